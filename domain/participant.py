@@ -1,0 +1,185 @@
+"""The Participant aggregate: one event stream per participant, folded into its entries.
+
+Every command is checked against the participant's history before an event is triggered
+(`domain.rules`); a correction or void never removes the earlier event, it only changes
+the effective view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from eventsourcing.domain import BaseAggregate, CanInitAggregate
+
+from domain.events import ADMINISTRATIVE_TYPES, CATALOGUE, Payload
+from domain.ledger_event import LedgerEvent
+
+
+@dataclass
+class Entry:
+    """One clinical entry as currently effective (corrections applied, voids marked)."""
+
+    event_id: str
+    type: str
+    version: int
+    occurred_on: date
+    data: dict[str, Any]
+    reason: str | None
+    actor: str
+    role: str
+    corrected_by: list[str] = field(default_factory=list)
+    voided_by: str | None = None
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """A validated submission, ready to be checked against history and recorded."""
+
+    event_id: str
+    type: str
+    occurred_on: date
+    data: Payload
+    reason: str | None
+    actor: str
+    role: str
+    client_request_id: str | None = None
+
+    def event_fields(self, site_id: str | None) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "occurred_on": self.occurred_on.isoformat(),
+            "data": self.data.model_dump(mode="json", exclude_none=False),
+            "reason": self.reason,
+            "actor": self.actor,
+            "role": self.role,
+            "site_id": site_id,
+            "client_request_id": self.client_request_id,
+        }
+
+
+class Participant(BaseAggregate[str]):
+    """A trial participant's casebook, as the fold of their events."""
+
+    class Event(LedgerEvent):
+        occurred_on: str
+        data: dict[str, Any]
+
+        def apply(self, aggregate: Participant) -> None:
+            aggregate.apply_entry(self)
+
+    class ParticipantEnrolled(Event, CanInitAggregate[str]):
+        originator_topic: str
+
+    class DoseAdministered(Event):
+        pass
+
+    class DoseModified(Event):
+        pass
+
+    class TACEPerformed(Event):
+        pass
+
+    class TumorAssessed(Event):
+        pass
+
+    class AdverseEventReported(Event):
+        pass
+
+    class AdverseEventUpdated(Event):
+        pass
+
+    class AdverseEventResolved(Event):
+        pass
+
+    class AnticancerTherapyStarted(Event):
+        pass
+
+    class FollowUpContact(Event):
+        pass
+
+    class ParticipantDied(Event):
+        pass
+
+    class ParticipantWithdrew(Event):
+        pass
+
+    class EntryCorrected(Event):
+        pass
+
+    class EntryVoided(Event):
+        pass
+
+    @classmethod
+    def event_class(cls, type_name: str) -> type[Participant.Event]:
+        if type_name not in CATALOGUE:
+            raise KeyError(f"unknown event type {type_name!r}")
+        event_class: type[Participant.Event] = getattr(cls, type_name)
+        return event_class
+
+    @classmethod
+    def enroll(cls, participant_id: str, entry: NewEntry, *, today: date) -> Participant:
+        """Start a participant's stream with their enrollment."""
+        from domain import rules
+
+        rules.check_enrollment(entry, today=today)
+        site_id = str(entry.data.model_dump()["site_id"])
+        return cls._create(
+            cls.ParticipantEnrolled, id=participant_id, **entry.event_fields(site_id)
+        )
+
+    def record(self, entry: NewEntry, *, today: date) -> None:
+        """Record any later entry, after the rules have accepted it."""
+        from domain import rules
+
+        rules.check_entry(self, entry, today=today)
+        self.trigger_event(self.event_class(entry.type), **entry.event_fields(self.site_id))
+
+    # -- folding -------------------------------------------------------------------------
+
+    def apply_entry(self, event: Participant.Event) -> None:
+        type_name = type(event).__name__
+        if type_name == "ParticipantEnrolled":
+            self.entries: dict[str, Entry] = {}
+            self.site_id: str = str(event.data["site_id"])
+        occurred_on = date.fromisoformat(event.occurred_on)
+        self.entries[event.event_id] = Entry(
+            event_id=event.event_id,
+            type=type_name,
+            version=event.originator_version,
+            occurred_on=occurred_on,
+            data=dict(event.data),
+            reason=event.reason,
+            actor=event.actor,
+            role=event.role,
+        )
+        if type_name == "EntryCorrected":
+            target = self.entries[event.data["corrects"]]
+            target.data = dict(event.data["data"])
+            target.occurred_on = occurred_on
+            target.corrected_by.append(event.event_id)
+            if target.type == "ParticipantEnrolled":
+                self.site_id = str(target.data["site_id"])
+        elif type_name == "EntryVoided":
+            self.entries[event.data["voids"]].voided_by = event.event_id
+
+    def effective_entries(self) -> list[Entry]:
+        """Clinical entries in stream order, corrections applied and voided ones left out."""
+        return [
+            entry
+            for entry in self.entries.values()
+            if entry.voided_by is None and entry.type not in ADMINISTRATIVE_TYPES
+        ]
+
+    def entries_of(self, *types: str) -> list[Entry]:
+        return [entry for entry in self.effective_entries() if entry.type in types]
+
+    @property
+    def enrollment(self) -> Entry:
+        return self.entries_of("ParticipantEnrolled")[0]
+
+    @property
+    def died_on(self) -> date | None:
+        deaths = self.entries_of("ParticipantDied")
+        return deaths[0].occurred_on if deaths else None

@@ -1,0 +1,74 @@
+"""This trial's protocol constants: every choice ENDPOINTS.md leaves open is named here.
+
+TACE combined with camrelizumab (anti-PD-1) and apatinib (VEGFR-2 TKI) in advanced
+hepatocellular carcinoma; single-arm phase II; primary endpoint ORR by RECIST 1.1 and mRECIST.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+TRIAL_TITLE: Final = "TACE + camrelizumab + apatinib in advanced hepatocellular carcinoma"
+
+# Study drugs and schedule
+CAMRELIZUMAB: Final = "camrelizumab"
+APATINIB: Final = "apatinib"
+TACE: Final = "TACE"
+STUDY_DRUGS: Final = (CAMRELIZUMAB, APATINIB)
+CAMRELIZUMAB_DOSE_MG: Final = 200
+CAMRELIZUMAB_CYCLE_DAYS: Final = 21
+APATINIB_START_DOSE_MG: Final = 250
+IMAGING_INTERVAL_DAYS: Final = 42
+IMAGING_WINDOW_DAYS: Final = 7
+
+# Response criteria
+Criterion = Literal["RECIST 1.1", "mRECIST"]
+RECIST_11: Final = "RECIST 1.1"
+MRECIST: Final = "mRECIST"
+CRITERIA: Final[tuple[Criterion, ...]] = ("RECIST 1.1", "mRECIST")
+
+MAX_TARGETS: Final = 5
+"""RECIST 1.1 §3.3.2: at most five target lesions in total."""
+MAX_TARGETS_PER_ORGAN: Final = 2
+"""RECIST 1.1 §3.3.2: at most two target lesions per organ; all lymph nodes are one organ."""
+MIN_TARGET_DIAMETER_MM: Final = 10
+"""RECIST 1.1 §3.1.1 / mRECIST: a non-nodal target needs a longest (viable) diameter >= 10 mm."""
+MIN_NODAL_TARGET_SHORT_AXIS_MM: Final = 15
+"""RECIST 1.1 §3.1.1: a nodal target needs a short axis >= 15 mm."""
+NODAL_NORMAL_SHORT_AXIS_MM: Final = 10
+"""RECIST 1.1 §4.3.1: a node under 10 mm short axis is normal (CR allowed with a non-zero sum)."""
+TOO_SMALL_TO_MEASURE_MM: Final = 5
+"""RECIST 1.1 Appendix: a lesion present but too small to measure counts as 5 mm."""
+PD_RELATIVE_INCREASE: Final = (6, 5)
+"""PD needs sum >= 1.2 x nadir; kept as the exact fraction 6/5."""
+PR_RELATIVE_SUM: Final = (7, 10)
+"""PR needs sum <= 0.7 x baseline sum; kept as the exact fraction 7/10 so -30.0% is PR."""
+PD_ABSOLUTE_INCREASE_MM: Final = 5
+"""RECIST 1.1 §4.3.1: PD also needs an absolute increase of at least 5 mm (mRECIST: none)."""
+MRECIST_NEW_LESION_MIN_MM: Final = 10
+"""mRECIST: a new intrahepatic lesion counts only if typical of HCC and >= 10 mm."""
+SD_MIN_DAYS: Final = 42
+"""SD counts for best overall response only at a read >= 42 elapsed days after treatment start."""
+CONFIRM_DAYS: Final = 28
+"""A CR/PR is confirmed by a later CR/PR >= 28 elapsed days after it."""
+MAX_NE_BETWEEN_CONFIRMATION: Final = 1
+"""At most one NE read may stand between a response and its confirmation."""
+
+# Endpoints
+DAYS_PER_MONTH: Final = 30.4375
+MISSED_GAP_DAYS: Final = 98
+"""FDA 2018: PD or death more than two missed 6-weekly reads (+14 days window) after the
+last adequate read is censored at that read."""
+LANDMARK_MONTHS: Final = (6, 12)
+CONFIDENCE_LEVEL: Final = 0.95
+KM_CI_TRANSFORM_DEFAULT: Final = "log-log"
+"""Pointwise survival CIs use the log-log transform by default, as SAS PROC LIFETEST."""
+MEDIAN_TIE_TOLERANCE: Final = 1e-9
+
+# Safety
+SAFETY_SEVERE_GRADE: Final = 3
+RCCEP_TERM: Final = "Skin and subcutaneous tissue disorders - Other, specify: RCCEP"
+
+# Eligibility
+MIN_AGE_YEARS: Final = 18
+"""Adults only: enrollment year minus birth year must be at least 18."""

@@ -1,0 +1,276 @@
+"""Sequencing rules: what a participant's history allows next. Each rule has a name and a message.
+
+A new entry is first checked for what it refers to (corrections, voids, AE follow-ups), then
+applied to a copy of the participant and the copy's whole effective history is checked, so a
+correction that would move a dose before enrollment is refused like a new dose would be.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+
+from pydantic import ValidationError
+
+from domain.errors import FieldProblem, InvalidEntry, RuleViolation
+from domain.events import ADMINISTRATIVE_TYPES, AE_FOLLOW_UP_TYPES, CATALOGUE
+from domain.participant import Entry, NewEntry, Participant
+from domain.protocol import MIN_AGE_YEARS
+
+
+def problems_from(error: ValidationError, prefix: str) -> list[FieldProblem]:
+    """Pydantic's errors as (location, message) pairs under `prefix`."""
+    return [
+        FieldProblem(
+            loc=".".join([prefix, *(str(part) for part in item["loc"])]).strip("."),
+            msg=item["msg"],
+        )
+        for item in error.errors()
+    ]
+
+
+def check_not_in_future(entry: NewEntry, today: date) -> None:
+    if entry.occurred_on > today:
+        raise InvalidEntry(
+            f"occurred_on {entry.occurred_on} is after today ({today}): "
+            "clinical dates cannot be in the future",
+            [FieldProblem("occurred_on", "date is in the future")],
+        )
+
+
+def check_reason_given(entry: NewEntry) -> None:
+    if entry.type in ADMINISTRATIVE_TYPES and not (entry.reason and entry.reason.strip()):
+        raise InvalidEntry(
+            f"{entry.type} needs a reason: say why the earlier entry is changed",
+            [FieldProblem("reason", "a reason is required")],
+        )
+
+
+def check_enrollment(entry: NewEntry, *, today: date) -> None:
+    """ParticipantEnrolled: consent on or before enrollment, an adult at enrollment."""
+    if entry.type != "ParticipantEnrolled":
+        raise RuleViolation(
+            "enrollment_first",
+            f"the first event of a participant must be ParticipantEnrolled, not {entry.type}",
+        )
+    check_not_in_future(entry, today)
+    data = entry.data.model_dump()
+    _check_enrollment_data(data, entry.occurred_on)
+
+
+def _check_enrollment_data(data: dict[str, object], enrolled_on: date) -> None:
+    consented_on = data["consented_on"]
+    if isinstance(consented_on, str):
+        consented_on = date.fromisoformat(consented_on)
+    assert isinstance(consented_on, date)
+    if consented_on > enrolled_on:
+        raise RuleViolation(
+            "consent_before_enrollment",
+            f"consent ({consented_on}) must be on or before enrollment ({enrolled_on})",
+            [FieldProblem("data.consented_on", "after the enrollment date")],
+        )
+    birth_year = data["birth_year"]
+    assert isinstance(birth_year, int)
+    if enrolled_on.year - birth_year < MIN_AGE_YEARS:
+        raise RuleViolation(
+            "adult_at_enrollment",
+            f"born {birth_year}, the participant is under {MIN_AGE_YEARS} at enrollment "
+            f"on {enrolled_on}",
+            [FieldProblem("data.birth_year", f"under {MIN_AGE_YEARS} at enrollment")],
+        )
+
+
+def check_entry(participant: Participant, entry: NewEntry, *, today: date) -> None:
+    """Everything a later entry must satisfy; raises InvalidEntry or RuleViolation."""
+    if entry.type == "ParticipantEnrolled":
+        raise RuleViolation(
+            "enrolled_once",
+            f"participant {participant.id} is already enrolled "
+            f"(on {participant.enrollment.occurred_on})",
+        )
+    check_not_in_future(entry, today)
+    check_reason_given(entry)
+    if entry.type == "EntryCorrected":
+        _check_correction_target(participant, entry)
+    elif entry.type == "EntryVoided":
+        _check_void_target(participant, entry)
+    trial = copy.deepcopy(participant)
+    trial.apply_entry(
+        Participant.event_class(entry.type)(
+            originator_id=participant.id,
+            originator_version=participant.version + 1,
+            timestamp=participant.modified_on,
+            **entry.event_fields(participant.site_id),
+        )
+    )
+    check_history(trial)
+
+
+def _target(participant: Participant, event_id: str, verb: str, field: str) -> Entry:
+    target = participant.entries.get(event_id)
+    if target is None:
+        raise RuleViolation(
+            f"{verb}_target_exists",
+            f"cannot {verb} event {event_id}: participant {participant.id} has no such event",
+            [FieldProblem(f"data.{field}", "no such event for this participant")],
+        )
+    if target.type in ADMINISTRATIVE_TYPES:
+        raise RuleViolation(
+            f"{verb}_target_clinical",
+            f"cannot {verb} event {event_id}: it is itself a {target.type}; "
+            "correct or void the original entry instead",
+            [FieldProblem(f"data.{field}", f"names a {target.type}")],
+        )
+    if target.voided_by is not None:
+        raise RuleViolation(
+            f"{verb}_target_not_voided",
+            f"cannot {verb} event {event_id}: it was voided by {target.voided_by}",
+            [FieldProblem(f"data.{field}", "names a voided event")],
+        )
+    return target
+
+
+def _check_correction_target(participant: Participant, entry: NewEntry) -> None:
+    corrects = entry.data.model_dump()["corrects"]
+    target = _target(participant, corrects, "correct", "corrects")
+    schema = CATALOGUE[target.type].payload
+    try:
+        schema.model_validate(entry.data.model_dump()["data"])
+    except ValidationError as error:
+        raise InvalidEntry(
+            f"the corrected data does not fit a {target.type}: "
+            + "; ".join(f"{p.loc}: {p.msg}" for p in problems_from(error, "data.data")),
+            problems_from(error, "data.data"),
+        ) from None
+
+
+def _check_void_target(participant: Participant, entry: NewEntry) -> None:
+    voids = entry.data.model_dump()["voids"]
+    target = _target(participant, voids, "void", "voids")
+    if target.type == "ParticipantEnrolled":
+        raise RuleViolation(
+            "enrollment_not_voidable",
+            "an enrollment cannot be voided; correct it instead",
+            [FieldProblem("data.voids", "names the enrollment")],
+        )
+    if target.type == "AdverseEventReported":
+        ae_id = target.data["ae_id"]
+        follow_ups = [
+            e.event_id for e in participant.entries_of(*AE_FOLLOW_UP_TYPES)
+            if e.data["ae_id"] == ae_id
+        ]
+        if follow_ups:
+            raise RuleViolation(
+                "void_ae_follow_ups_first",
+                f"adverse event {ae_id} has later updates ({', '.join(follow_ups)}); "
+                "void those first",
+                [FieldProblem("data.voids", "AE has updates")],
+            )
+
+
+def check_history(participant: Participant) -> None:
+    """The invariants of a whole effective history (ENDPOINTS.md, API.md sequencing)."""
+    enrollment = participant.enrollment
+    _check_enrollment_data(enrollment.data, enrollment.occurred_on)
+    entries = participant.effective_entries()
+    for entry in entries:
+        if entry.occurred_on < enrollment.occurred_on:
+            raise RuleViolation(
+                "not_before_enrollment",
+                f"{entry.type} dated {entry.occurred_on} is before enrollment "
+                f"on {enrollment.occurred_on}",
+                [FieldProblem("occurred_on", "before enrollment")],
+            )
+    _check_death(participant, entries)
+    _check_withdrawal(entries)
+    _check_adverse_events(entries)
+
+
+def _check_death(participant: Participant, entries: list[Entry]) -> None:
+    deaths = [e for e in entries if e.type == "ParticipantDied"]
+    if len(deaths) > 1:
+        raise RuleViolation(
+            "died_once", f"participant {participant.id} already died on {deaths[0].occurred_on}"
+        )
+    if not deaths:
+        return
+    died_on = deaths[0].occurred_on
+    for entry in entries:
+        end_on = entry.data.get("end_on") if entry.type == "DoseAdministered" else None
+        last = max(entry.occurred_on, date.fromisoformat(end_on) if end_on else entry.occurred_on)
+        if last > died_on:
+            raise RuleViolation(
+                "not_after_death",
+                f"{entry.type} dated {last} is after the participant's death on {died_on}",
+                [FieldProblem("occurred_on", "after death")],
+            )
+
+
+def _check_withdrawal(entries: list[Entry]) -> None:
+    withdrawals = [e for e in entries if e.type == "ParticipantWithdrew"]
+    if len(withdrawals) > 1:
+        raise RuleViolation(
+            "withdrew_once", f"the participant already withdrew on {withdrawals[0].occurred_on}"
+        )
+    if not withdrawals:
+        return
+    withdrew_on = withdrawals[0].occurred_on
+    for entry in entries:
+        if entry.type in ("DoseAdministered", "TACEPerformed") and entry.occurred_on > withdrew_on:
+            raise RuleViolation(
+                "no_treatment_after_withdrawal",
+                f"{entry.type} dated {entry.occurred_on} is after withdrawal on {withdrew_on}",
+                [FieldProblem("occurred_on", "after withdrawal")],
+            )
+
+
+def _check_adverse_events(entries: list[Entry]) -> None:
+    reported: dict[str, Entry] = {}
+    resolved: dict[str, Entry] = {}
+    for entry in entries:
+        ae_id = entry.data.get("ae_id")
+        if entry.type == "AdverseEventReported":
+            if ae_id in reported:
+                raise RuleViolation(
+                    "unique_ae_id",
+                    f"adverse event id {ae_id} is already used "
+                    f"(reported on {reported[ae_id].occurred_on})",
+                    [FieldProblem("data.ae_id", "already used")],
+                )
+            reported[ae_id] = entry
+        elif entry.type in AE_FOLLOW_UP_TYPES:
+            _check_ae_follow_up(entry, reported, resolved)
+        elif entry.type == "DoseModified" and entry.data.get("adverse_event_id"):
+            if entry.data["adverse_event_id"] not in reported:
+                raise RuleViolation(
+                    "dose_change_names_reported_ae",
+                    f"DoseModified names adverse event {entry.data['adverse_event_id']}, "
+                    "which has not been reported",
+                    [FieldProblem("data.adverse_event_id", "no such adverse event")],
+                )
+
+
+def _check_ae_follow_up(entry: Entry, reported: dict[str, Entry], resolved: dict[str, Entry]
+                        ) -> None:
+    ae_id = entry.data["ae_id"]
+    if ae_id not in reported:
+        raise RuleViolation(
+            "ae_follow_up_names_reported_ae",
+            f"{entry.type} names adverse event {ae_id}, which has not been reported",
+            [FieldProblem("data.ae_id", "no such adverse event")],
+        )
+    onset = reported[ae_id].occurred_on
+    if entry.occurred_on < onset:
+        raise RuleViolation(
+            "ae_follow_up_after_onset",
+            f"{entry.type} of {ae_id} dated {entry.occurred_on} is before its onset on {onset}",
+            [FieldProblem("occurred_on", "before the AE onset")],
+        )
+    if ae_id in resolved:
+        raise RuleViolation(
+            "ae_resolved_once",
+            f"adverse event {ae_id} was already resolved on {resolved[ae_id].occurred_on}",
+            [FieldProblem("data.ae_id", "already resolved")],
+        )
+    if entry.type == "AdverseEventResolved":
+        resolved[ae_id] = entry

@@ -1,0 +1,147 @@
+"""The eventsourcing library's recorders, extended to write the hash chain in the same transaction.
+
+Each insert of stored events (under the store's write lock) also writes one `ledger_chain`
+row per event: leaf index, position, stream, version, `recorded_at` from the database clock
+(forced strictly monotonic) and the SHA-256 link over the stored bytes. An optional
+idempotency row is written in the same transaction, so a retried request can never append twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from infra.ledger.chain import (
+    GENESIS_HASH,
+    ChainedRecord,
+    format_recorded_at,
+    link_hash,
+    parse_recorded_at,
+)
+
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """A client's Idempotency-Key, claimed by the transaction that stores its events."""
+
+    username: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class ChainTip:
+    leaf_index: int
+    recorded_at: datetime
+    event_hash: bytes
+
+
+def build_chain_rows(
+    tip: ChainTip | None,
+    db_now: datetime,
+    stored_events: Sequence[StoredEvent],
+    positions: Sequence[int],
+) -> list[tuple[int, int, str, int, str, bytes, bytes]]:
+    """Chain rows for a batch: (leaf_index, position, stream, version, recorded_at, prev, hash)."""
+    prev_hash = tip.event_hash if tip else GENESIS_HASH
+    next_leaf = tip.leaf_index + 1 if tip else 0
+    recorded_at = db_now if tip is None else max(db_now, tip.recorded_at + ONE_MICROSECOND)
+    rows = []
+    for offset, (stored, position) in enumerate(zip(stored_events, positions, strict=True)):
+        moment = recorded_at + offset * ONE_MICROSECOND
+        record = ChainedRecord(
+            leaf_index=next_leaf + offset,
+            position=position,
+            stream_id=str(stored.originator_id),
+            version=stored.originator_version,
+            topic=stored.topic,
+            recorded_at=format_recorded_at(moment),
+            state=stored.state,
+        )
+        event_hash = link_hash(prev_hash, record)
+        rows.append(
+            (
+                record.leaf_index,
+                position,
+                record.stream_id,
+                record.version,
+                record.recorded_at,
+                prev_hash,
+                event_hash,
+            )
+        )
+        prev_hash = event_hash
+    return rows
+
+
+def _idempotency_row(
+    claim: IdempotencyClaim | None, stored_events: Sequence[StoredEvent]
+) -> tuple[str, str, str, str, int] | None:
+    if claim is None or not stored_events:
+        return None
+    last = stored_events[-1]
+    return (claim.username, claim.key, claim.fingerprint, str(last.originator_id),
+            last.originator_version)
+
+
+class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """SQLite: the insert transaction holds the database's single write lock throughout."""
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+                       ) -> Sequence[int] | None:
+        # The INSERT comes first, so the write lock is taken before the chain tip is read.
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        assert positions is not None
+        c.execute(
+            "SELECT leaf_index, recorded_at, event_hash FROM ledger_chain "
+            "ORDER BY leaf_index DESC LIMIT 1"
+        )
+        row = c.fetchone()
+        tip = ChainTip(row[0], parse_recorded_at(row[1]), bytes(row[2])) if row else None
+        c.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
+        db_now = parse_recorded_at(c.fetchone()[0])
+        rows = build_chain_rows(tip, db_now, stored_events, positions)
+        c.executemany("INSERT INTO ledger_chain VALUES (?,?,?,?,?,?,?)", rows)
+        idem = _idempotency_row(kwargs.get("idempotency"), stored_events)
+        if idem:
+            c.execute("INSERT INTO idempotency_keys VALUES (?,?,?,?,?)", idem)
+        return positions
+
+
+class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
+    """PostgreSQL: the library's EXCLUSIVE table lock serialises writers; chain rows follow."""
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        assert positions is not None
+        curs.execute(
+            "SELECT leaf_index, recorded_at, event_hash, clock_timestamp() AS db_now "
+            "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT * FROM ledger_chain "
+            "ORDER BY leaf_index DESC LIMIT 1) AS tip ON true"
+        )
+        row = curs.fetchone()
+        tip = (
+            ChainTip(row["leaf_index"], row["recorded_at"], bytes(row["event_hash"]))
+            if row["leaf_index"] is not None
+            else None
+        )
+        rows = build_chain_rows(tip, row["db_now"], stored_events, positions)
+        curs.executemany(
+            "INSERT INTO ledger_chain (leaf_index, position, stream_id, version, recorded_at, "
+            "prev_hash, event_hash) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+        idem = _idempotency_row(kwargs.get("idempotency"), stored_events)
+        if idem:
+            curs.execute("INSERT INTO idempotency_keys VALUES (%s, %s, %s, %s, %s)", idem)
+        return positions

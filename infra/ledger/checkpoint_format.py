@@ -1,0 +1,121 @@
+"""Signed checkpoint text: "{origin}\\n{tree_size}\\n{base64 root}\\n" under Ed25519.
+
+Pure helpers shared by the writer that signs checkpoints and anyone who checks them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+ALGORITHM = "Ed25519"
+HASH_SIZE = 32
+PUBLIC_KEY_SIZE = 32
+
+
+def checkpoint_body(origin: str, tree_size: int, root_hash: bytes) -> str:
+    """The exact text that a checkpoint signature covers."""
+    _check_origin(origin)
+    if isinstance(tree_size, bool) or not isinstance(tree_size, int) or tree_size < 0:
+        raise ValueError(f"tree size must be a non-negative integer, got {tree_size!r}")
+    if not isinstance(root_hash, bytes) or len(root_hash) != HASH_SIZE:
+        raise ValueError(f"root hash must be {HASH_SIZE} bytes")
+    return f"{origin}\n{tree_size}\n{base64.b64encode(root_hash).decode('ascii')}\n"
+
+
+def parse_body(body: str) -> tuple[str, int, bytes]:
+    """Split checkpoint text into (origin, tree_size, root_hash), accepting only the exact form
+    that ``checkpoint_body`` writes."""
+    if not body.endswith("\n"):
+        raise ValueError("checkpoint body must end with a newline")
+    lines = body[:-1].split("\n")
+    if len(lines) != 3:
+        raise ValueError(f"checkpoint body must have 3 lines, got {len(lines)}")
+    origin, size_text, root_text = lines
+    _check_origin(origin)
+    if not (size_text.isascii() and size_text.isdigit()) or (
+        size_text.startswith("0") and size_text != "0"
+    ):
+        raise ValueError(f"tree size must be a decimal integer without sign or padding: {size_text!r}")
+    try:
+        root_hash = base64.b64decode(root_text.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error) as error:
+        raise ValueError(f"root hash is not valid base64: {root_text!r}") from error
+    if len(root_hash) != HASH_SIZE:
+        raise ValueError(f"root hash must decode to {HASH_SIZE} bytes, got {len(root_hash)}")
+    if base64.b64encode(root_hash).decode("ascii") != root_text:
+        raise ValueError(f"root hash is not in canonical base64: {root_text!r}")
+    return origin, int(size_text), root_hash
+
+
+def sign_body(private_key: Ed25519PrivateKey, body: str) -> bytes:
+    """Ed25519 signature over the body's UTF-8 bytes."""
+    return private_key.sign(body.encode("utf-8"))
+
+
+def verify_checkpoint(public_key_raw: bytes, body: str, signature: bytes) -> bool:
+    """Whether ``signature`` is the holder of ``public_key_raw``'s signature over ``body``."""
+    try:
+        public_key = Ed25519PublicKey.from_public_bytes(public_key_raw)
+        public_key.verify(signature, body.encode("utf-8"))
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def key_id(public_key_raw: bytes) -> str:
+    """Hex of the first 8 bytes of SHA-256 over the raw 32-byte public key."""
+    if not isinstance(public_key_raw, bytes) or len(public_key_raw) != PUBLIC_KEY_SIZE:
+        raise ValueError(f"an Ed25519 public key is {PUBLIC_KEY_SIZE} raw bytes")
+    return hashlib.sha256(public_key_raw).digest()[:8].hex()
+
+
+def public_key_raw(private_key: Ed25519PrivateKey) -> bytes:
+    """The raw 32-byte public key published at /ledger/public-key."""
+    return private_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+
+
+def generate_private_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def private_key_to_pem(private_key: Ed25519PrivateKey) -> bytes:
+    """Unencrypted PKCS#8 PEM; protect it with file permissions or a secret store."""
+    return private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def private_key_from_pem(pem: bytes) -> Ed25519PrivateKey:
+    """Load a PKCS#8 PEM private key, refusing any key type but Ed25519."""
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"checkpoint signing key must be Ed25519, got {type(key).__name__}")
+    return key
+
+
+def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    return private_key_from_pem(Path(path).read_bytes())
+
+
+def save_private_key(private_key: Ed25519PrivateKey, path: str | os.PathLike[str]) -> None:
+    """Write the key as PEM PKCS#8, readable by the owner only; never overwrite a key."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(private_key_to_pem(private_key))
+
+
+def _check_origin(origin: str) -> None:
+    if not isinstance(origin, str) or not origin or "\n" in origin:
+        raise ValueError("origin must be a non-empty string without newlines")

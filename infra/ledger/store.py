@@ -1,0 +1,158 @@
+"""Read-side SQL over the event store and its chain (positions, hashes, idempotency keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from infra.tables import idempotency_keys, ledger_chain
+
+
+@dataclass(frozen=True)
+class ChainRow:
+    leaf_index: int
+    position: int
+    stream_id: str
+    version: int
+    recorded_at: str
+    prev_hash: bytes
+    event_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    position: int
+    stream_id: str
+    version: int
+    topic: str
+    state: bytes
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    fingerprint: str
+    stream_id: str
+    version: int
+
+
+def _chain_row(row: sa.Row) -> ChainRow:  # type: ignore[type-arg]
+    return ChainRow(
+        leaf_index=row.leaf_index,
+        position=row.position,
+        stream_id=row.stream_id,
+        version=row.version,
+        recorded_at=row.recorded_at,
+        prev_hash=bytes(row.prev_hash),
+        event_hash=bytes(row.event_hash),
+    )
+
+
+class LedgerStore:
+    """Queries the API, the verifier and the projections share."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.position_column = "notification_id" if engine.dialect.name == "postgresql" else "rowid"
+
+    def chain_for_stream(self, stream_id: str, *, up_to_version: int | None = None
+                         ) -> list[ChainRow]:
+        query = sa.select(ledger_chain).where(ledger_chain.c.stream_id == stream_id)
+        if up_to_version is not None:
+            query = query.where(ledger_chain.c.version <= up_to_version)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(ledger_chain.c.version)).all()
+        return [_chain_row(r) for r in rows]
+
+    def chain_at(self, position: int) -> ChainRow | None:
+        query = sa.select(ledger_chain).where(ledger_chain.c.position == position)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _chain_row(row) if row else None
+
+    def chain_for_event(self, stream_id: str, version: int) -> ChainRow | None:
+        query = sa.select(ledger_chain).where(
+            ledger_chain.c.stream_id == stream_id, ledger_chain.c.version == version
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _chain_row(row) if row else None
+
+    def version_as_of(self, stream_id: str, as_of: str) -> int:
+        """The stream's last version recorded at or before `as_of` (0 = none yet)."""
+        query = sa.select(sa.func.max(ledger_chain.c.version)).where(
+            ledger_chain.c.stream_id == stream_id,
+            ledger_chain.c.recorded_at <= as_of,
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def head(self) -> ChainRow | None:
+        query = sa.select(ledger_chain).order_by(ledger_chain.c.leaf_index.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _chain_row(row) if row else None
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(ledger_chain)).scalar()
+                       or 0)
+
+    def streams(self, topic_prefix: str, as_of: str | None = None) -> list[tuple[str, int]]:
+        """(stream id, version) of streams whose first event's topic starts with the prefix."""
+        first = sa.text(
+            "SELECT originator_id FROM stored_events WHERE originator_version = 1 "
+            "AND topic LIKE :prefix"
+        ).bindparams(prefix=topic_prefix + "%")
+        query = sa.select(ledger_chain.c.stream_id, sa.func.max(ledger_chain.c.version)).where(
+            ledger_chain.c.stream_id.in_(first.columns(sa.column("originator_id")))
+        )
+        if as_of is not None:
+            query = query.where(ledger_chain.c.recorded_at <= as_of)
+        query = query.group_by(ledger_chain.c.stream_id).order_by(ledger_chain.c.stream_id)
+        with self.engine.connect() as conn:
+            return [(r[0], int(r[1])) for r in conn.execute(query)]
+
+    def idempotency(self, username: str, key: str) -> IdempotencyRecord | None:
+        query = sa.select(idempotency_keys).where(
+            idempotency_keys.c.username == username, idempotency_keys.c.key == key
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return IdempotencyRecord(row.fingerprint, row.stream_id, row.version)
+
+    def iter_chain(self, batch: int = 5000) -> Iterator[ChainRow]:
+        """Every chain row in leaf order, fetched in batches (keyset paging)."""
+        after = -1
+        while True:
+            query = (sa.select(ledger_chain).where(ledger_chain.c.leaf_index > after)
+                     .order_by(ledger_chain.c.leaf_index).limit(batch))
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _chain_row(row)
+            after = rows[-1].leaf_index
+
+    def iter_stored(self, batch: int = 5000) -> Iterator[StoredRow]:
+        """Every stored event in position order, fetched in batches (keyset paging)."""
+        after = -1
+        col = self.position_column
+        statement = sa.text(
+            f"SELECT {col} AS position, originator_id, originator_version, topic, state "
+            f"FROM stored_events WHERE {col} > :after ORDER BY {col} LIMIT :batch"
+        )
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(statement, {"after": after, "batch": batch}).all()
+            if not rows:
+                return
+            for row in rows:
+                yield StoredRow(row.position, row.originator_id, row.originator_version,
+                                row.topic, bytes(row.state))
+            after = rows[-1].position
