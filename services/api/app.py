@@ -1,0 +1,54 @@
+"""The FastAPI application: routers, error mapping, middleware, and the ledger on app.state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from infra.db import create_engine
+from infra.logging import configure_logging
+from infra.settings import Settings
+from services.api.deps import SettingsDep
+from services.api.errors import install_error_handlers
+from services.api.middleware import RequestContext
+from services.api.routes import auth, ledger, participants
+from services.application import TrialLedger
+
+DESCRIPTION = """Event-sourced, hash-chained audit ledger for the TACE + camrelizumab + apatinib
+trial in advanced hepatocellular carcinoma. Every trial action is posted as an immutable event;
+errors are `application/problem+json`."""
+
+
+def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    if configure_logs:
+        configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.ledger.close()
+        app.state.engine.dispose()
+
+    app = FastAPI(title="trial-ledger", version="1.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = create_engine(settings.database, pool_size=settings.pool_size)
+    app.state.ledger = TrialLedger(settings, app.state.engine)
+    install_error_handlers(app)
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    for module in (auth, participants, ledger):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["service"])
+    def health(settings: SettingsDep) -> dict[str, Any]:
+        """Liveness and which store is behind the API (no authentication)."""
+        with app.state.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return {"status": "ok", "store": settings.database.kind}
+
+    return app
