@@ -60,6 +60,10 @@ class DatabaseURL:
         common = {
             "ORIGINATOR_ID_TYPE": "text",
             "CREATE_TABLE": "no",
+            # Cached aggregates are fast-forwarded from the store on every read, so a cache
+            # never serves stale state, even with several API processes writing.
+            "AGGREGATE_CACHE_MAXSIZE": "2000",
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
         }
         if self.kind == "sqlite":
             assert self.sqlite_path is not None

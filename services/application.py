@@ -269,7 +269,7 @@ class TrialLedger(Application[str]):
         participant = self.participant(participant_id, as_of=as_of)
         chain = {row.version: row for row in
                  self.store.chain_for_stream(participant_id, up_to_version=participant.version)}
-        events = self.repository.event_store.get(participant_id, lte=participant.version)
+        events = list(self.repository.event_store.get(participant_id, lte=participant.version))
         return [(event, chain[event.originator_version]) for event in events]
 
     def participant_ids(self, *, as_of: str | None = None) -> list[tuple[str, int]]:

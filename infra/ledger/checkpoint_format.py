@@ -43,7 +43,9 @@ def parse_body(body: str) -> tuple[str, int, bytes]:
     if not (size_text.isascii() and size_text.isdigit()) or (
         size_text.startswith("0") and size_text != "0"
     ):
-        raise ValueError(f"tree size must be a decimal integer without sign or padding: {size_text!r}")
+        raise ValueError(
+            f"tree size must be a decimal integer without sign or padding: {size_text!r}"
+        )
     try:
         root_hash = base64.b64decode(root_text.encode("ascii"), validate=True)
     except (UnicodeEncodeError, binascii.Error) as error:
@@ -98,10 +100,10 @@ def private_key_to_pem(private_key: Ed25519PrivateKey) -> bytes:
 
 
 def private_key_from_pem(pem: bytes) -> Ed25519PrivateKey:
-    """Load a PKCS#8 PEM private key, refusing any key type but Ed25519."""
+    """Load a PKCS#8 PEM private key: ValueError if unreadable, TypeError if not Ed25519."""
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"checkpoint signing key must be Ed25519, got {type(key).__name__}")
+        raise TypeError(f"checkpoint signing key must be Ed25519, got {type(key).__name__}")
     return key
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -20,7 +21,8 @@ class MissingNodeError(LookupError):
     """A perfect subtree hash that the algorithm needs is not stored."""
 
 
-class StoredNode(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class StoredNode:
     """Hash of the perfect subtree covering leaves [index * 2**level, (index + 1) * 2**level)."""
 
     level: int
@@ -90,8 +92,7 @@ class CompactRange:
             raise ValueError(f"size must be >= 0, got {size}")
         if len(frontier) != size.bit_count():
             raise ValueError(
-                f"a tree of size {size} has {size.bit_count()} frontier hashes, "
-                f"got {len(frontier)}"
+                f"a tree of size {size} has {size.bit_count()} frontier hashes, got {len(frontier)}"
             )
         for position, hash_ in enumerate(frontier):
             _check_hash(hash_, f"frontier hash {position}")

@@ -84,7 +84,11 @@ def verify_consistency(
     if not (_is_count(first_size) and _is_count(second_size)) or first_size > second_size:
         return False
     if first_size == 0:
-        return not proof and first_root == EMPTY_ROOT and (second_size > 0 or second_root == EMPTY_ROOT)
+        return (
+            not proof
+            and first_root == EMPTY_ROOT
+            and (second_size > 0 or second_root == EMPTY_ROOT)
+        )
     if first_size == second_size:
         return not proof and first_root == second_root
     if not proof:

@@ -38,6 +38,15 @@ class IdempotencyRecord:
     version: int
 
 
+def _as_bytes(value: object) -> bytes:
+    """Stored bytes as bytes, even where a hand edit left text or NULL in a blob column."""
+    if value is None:
+        return b""
+    if isinstance(value, str):
+        return value.encode()
+    return bytes(value)  # type: ignore[call-overload]
+
+
 def _chain_row(row: sa.Row) -> ChainRow:  # type: ignore[type-arg]
     return ChainRow(
         leaf_index=row.leaf_index,
@@ -45,8 +54,8 @@ def _chain_row(row: sa.Row) -> ChainRow:  # type: ignore[type-arg]
         stream_id=row.stream_id,
         version=row.version,
         recorded_at=row.recorded_at,
-        prev_hash=bytes(row.prev_hash),
-        event_hash=bytes(row.event_hash),
+        prev_hash=_as_bytes(row.prev_hash),
+        event_hash=_as_bytes(row.event_hash),
     )
 
 
@@ -153,6 +162,6 @@ class LedgerStore:
             if not rows:
                 return
             for row in rows:
-                yield StoredRow(row.position, row.originator_id, row.originator_version,
-                                row.topic, bytes(row.state))
+                yield StoredRow(row.position, str(row.originator_id), int(row.originator_version),
+                                str(row.topic), _as_bytes(row.state))
             after = rows[-1].position
