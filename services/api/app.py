@@ -15,7 +15,7 @@ from infra.settings import Settings
 from services.api.deps import SettingsDep
 from services.api.errors import install_error_handlers
 from services.api.middleware import RequestContext
-from services.api.routes import auth, ledger, participants
+from services.api.routes import analysis, auth, ledger, participants
 from services.application import TrialLedger
 
 DESCRIPTION = """Event-sourced, hash-chained audit ledger for the TACE + camrelizumab + apatinib
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.ledger = TrialLedger(settings, app.state.engine)
     install_error_handlers(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
-    for module in (auth, participants, ledger):
+    for module in (auth, participants, ledger, analysis):
         app.include_router(module.router)
 
     @app.get("/health", tags=["service"])

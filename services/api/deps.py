@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import structlog
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
@@ -47,7 +46,6 @@ def current_actor(
     account = ledger.account(claims.username)
     if account is None or not account.active:
         raise HTTPException(401, "the account behind this token is not active", headers=BEARER)
-    structlog.contextvars.bind_contextvars(user=account.username, role=account.account_role)
     return Actor(account.username, account.account_role, account.full_name, tuple(account.sites))
 
 

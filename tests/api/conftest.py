@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.account import Account
 from infra.logging import configure_logging
-from services.accounts import add_user
+from infra.security.passwords import hash_password
 from services.api.app import create_app
-from services.application import Actor
 
 PASSWORD = "a long enough passphrase"
 USERS = {
@@ -22,6 +23,7 @@ USERS = {
     "auditor": ("auditor", []),
     "admin": ("admin", []),
 }
+PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow by design: hash once per session
 
 
 class Api:
@@ -59,14 +61,13 @@ class Api:
 
 @pytest.fixture
 def api(settings) -> Iterator[Api]:  # type: ignore[no-untyped-def]
-    from infra.migrate import upgrade
-
-    upgrade(settings.database_url)
     log = io.StringIO()
     configure_logging("INFO", stream=log)
     app = create_app(settings, configure_logs=False)
     for username, (role, sites) in USERS.items():
-        add_user(app.state.ledger, username=username, role=role, sites=sites,
-                 full_name=username.title(), password=PASSWORD, by=Actor("setup", "system"))
+        app.state.ledger.create_account(Account.create(
+            username=username, full_name=username.title(), role=role, sites=sites,
+            password_hash=PASSWORD_HASH, event_id=str(uuid.uuid4()), actor="setup",
+            actor_role="system"))
     with TestClient(app) as client:
         yield Api(client, log)

@@ -47,7 +47,8 @@ def post_event(
     )
     if not appended:
         response.headers["Idempotent-Replayed"] = "true"
-    log.info("event_recorded" if appended else "event_replayed", participant=participant_id,
+    log.info("event_recorded" if appended else "event_replayed", user=actor.username,
+             role=actor.role, participant=participant_id,
              event_type=recorded.type, position=recorded.position, version=recorded.version)
     return recorded.as_dict()
 
