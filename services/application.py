@@ -121,9 +121,13 @@ class TrialLedger(Application[str]):
         actor: Actor,
         *,
         idempotency_key: str | None = None,
+        request_id: str | None = None,
         today: date | None = None,
     ) -> tuple[RecordedEvent, bool]:
-        """Record one event; returns it and whether it was newly appended (False = replay)."""
+        """Record one event; returns it and whether it was newly appended (False = replay).
+
+        The client's Idempotency-Key, else the request id, is stored inside the event.
+        """
         today = today or datetime.now(UTC).date()
         claim = None
         if idempotency_key is not None:
@@ -134,7 +138,8 @@ class TrialLedger(Application[str]):
                 return replay, False
         with self._stream_lock(participant_id):
             for attempt in range(MAX_CONFLICT_RETRIES):
-                participant = self._decide(participant_id, submission, actor, claim, today)
+                participant = self._decide(participant_id, submission, actor,
+                                           claim.key if claim else request_id, today)
                 try:
                     recordings = self.save(participant, idempotency=claim)
                 except IntegrityError:
@@ -155,7 +160,7 @@ class TrialLedger(Application[str]):
         )
 
     def _decide(self, participant_id: str, submission: Submission, actor: Actor,
-                claim: IdempotencyClaim | None, today: date) -> Participant:
+                client_request_id: str | None, today: date) -> Participant:
         entry = NewEntry(
             event_id=str(uuid.uuid4()),
             type=submission.type,
@@ -164,7 +169,7 @@ class TrialLedger(Application[str]):
             reason=submission.reason,
             actor=actor.username,
             role=actor.role,
-            client_request_id=claim.key if claim else None,
+            client_request_id=client_request_id,
         )
         try:
             participant: Participant = self.repository.get(participant_id)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from domain.errors import DomainError
 from infra.db import create_engine
@@ -103,6 +104,85 @@ def serve(
         ensure_demo(settings, err)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None,
                 access_log=False)
+
+
+@app.command()
+def endpoints(
+    criteria: Annotated[str, typer.Option(help="RECIST 1.1 or mRECIST.")],
+    cutoff: Annotated[str, typer.Option(help="Clinical cutoff date, YYYY-MM-DD.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Recorded time (RFC 3339): "
+                                              "answer as the system knew it then.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON body instead."
+                                          )] = False,
+) -> None:
+    """ORR, DCR, DOR, PFS and OS at a clinical cutoff, as GET /api/v1/endpoints gives them."""
+    from datetime import UTC, date, datetime
+
+    from domain.outcomes import study_endpoints
+    from domain.protocol import CRITERIA, Criterion
+    from infra.ledger.chain import format_recorded_at
+
+    try:
+        if criteria not in CRITERIA:
+            raise ValueError(f"--criteria must be {' or '.join(CRITERIA)}, not {criteria!r}")
+        cutoff_on = date.fromisoformat(cutoff)
+        moment = datetime.now(UTC)
+        if as_of is not None:
+            moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                raise ValueError(f"--as-of {as_of!r} needs a zone, e.g. 2026-03-03T14:00:00Z")
+    except ValueError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    recorded = None if as_of is None else format_recorded_at(moment)
+    ledger = _ledger(Settings())
+    participants = [ledger.participant(pid, as_of=recorded)
+                    for pid, _ in ledger.participant_ids(as_of=recorded)]
+    report = study_endpoints(participants, cast(Criterion, criteria), cutoff_on, moment)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        Console().print(_endpoints_table(report))
+
+
+def _endpoints_table(report: dict[str, Any]) -> Table:
+    """The endpoints body as a rich table: NR = not reached, CIs are exact or Brookmeyer-Crowley."""
+    def pct(rate: float | None) -> str:
+        return "-" if rate is None else f"{100 * rate:.1f}%"
+
+    def ci(bounds: list[float | None] | None, show: Any) -> str:
+        if bounds is None:
+            return "-"
+        low, high = ("NR" if b is None else show(b) for b in bounds)
+        return f"{low} to {high}"
+
+    table = Table(title=f"{report['criteria']} endpoints at cutoff {report['cutoff']} "
+                        f"(as of {report['as_of']})")
+    for column in ("measure", "value", "95% CI"):
+        table.add_column(column)
+    pop = report["population"]
+    table.add_row("enrolled / treated / evaluable",
+                  f"{pop['enrolled']} / {pop['treated']} / {pop['evaluable']}", "")
+    for code, count in report["best_overall_response"].items():
+        table.add_row(f"best overall response {code}", str(count), "")
+    for label, name, key in (("ORR (CR+PR)", "orr", "responders"),
+                             ("DCR (CR+PR+SD)", "dcr", "count")):
+        block = report[name]
+        table.add_row(label, f"{block[key]}/{block['n']} = {pct(block['rate'])}",
+                      ci(block["ci95"], pct))
+    for name in ("dor", "pfs", "os"):
+        block = report[name]
+        months = block["median_months"]
+        table.add_row(f"{name.upper()} median ({block['events']} events, "
+                      f"{block['censored']} censored)",
+                      "NR" if months is None else f"{months} mo",
+                      ci(block["ci95"], lambda b: f"{b} mo"))
+        for landmark in (6, 12):
+            rate = block.get(f"rate_{landmark}m")
+            if rate is not None:
+                table.add_row(f"{name.upper()} rate at {landmark} months",
+                              pct(rate["estimate"]), ci(rate["ci95"], pct))
+    return table
 
 
 def main() -> None:

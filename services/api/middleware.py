@@ -34,6 +34,7 @@ class RequestContext:
         request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = {"code": 500}
 

@@ -20,6 +20,8 @@ def test_event_log_lines_name_request_user_participant_type_and_position(api: Ap
     assert line["participant"] == "HCC-01-001" and line["event_type"] == "ParticipantEnrolled"
     assert line["position"] == recorded["position"]
     assert line["level"] == "info" and str(line["timestamp"]).endswith("Z")
+    (stored,) = api.get("/api/v1/participants/HCC-01-001/events").json()
+    assert stored["client_request_id"] == "req-42"  # inside the hashed payload
 
 
 def test_logs_never_hold_passwords_tokens_or_clinical_text(api: Api) -> None:

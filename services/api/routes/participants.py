@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Response
+from fastapi import APIRouter, Body, Header, Path, Request, Response
 
 from domain.casebook import casebook, status
 from domain.errors import UnknownParticipant
@@ -31,7 +31,7 @@ IdempotencyKey = Annotated[str | None, Header(
 def post_event(
     participant_id: ParticipantId,
     body: Annotated[EventSubmission, Body()],
-    ledger: LedgerDep, actor: ActorDep, response: Response,
+    ledger: LedgerDep, actor: ActorDep, request: Request, response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Record one trial action as an immutable, hash-chained event."""
@@ -43,7 +43,8 @@ def post_event(
     submission = Submission(body.type, body.occurred_on, body.data, body.reason,
                             body.expected_version)
     recorded, appended = ledger.record_participant_event(
-        participant_id, submission, actor, idempotency_key=idempotency_key
+        participant_id, submission, actor, idempotency_key=idempotency_key,
+        request_id=getattr(request.state, "request_id", None),
     )
     if not appended:
         response.headers["Idempotent-Replayed"] = "true"
@@ -97,7 +98,8 @@ def read_events(participant_id: ParticipantId, ledger: LedgerDep, actor: ActorDe
             "version": event.originator_version, "position": chain.position,
             "occurred_on": event.occurred_on, "data": event.data, "reason": event.reason,
             "recorded_at": chain.recorded_at, "recorded_by": event.actor, "role": event.role,
-            "site_id": event.site_id, "hash": chain.event_hash.hex(),
+            "site_id": event.site_id, "client_request_id": event.client_request_id,
+            "hash": chain.event_hash.hex(),
         }
         if entry.corrected_by:
             item["corrected_by"] = list(entry.corrected_by)
