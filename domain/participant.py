@@ -134,7 +134,14 @@ class Participant(BaseAggregate[str]):
         from domain import rules
 
         rules.check_entry(self, entry, today=today)
-        self.trigger_event(self.event_class(entry.type), **entry.event_fields(self.site_id))
+        fields = entry.event_fields(self.site_id)
+        if entry.type == "EntryCorrected":
+            # Store the corrected data in the same canonical form as the original entry.
+            target = self.entries[fields["data"]["corrects"]]
+            schema = CATALOGUE[target.type].payload
+            fields["data"]["data"] = schema.model_validate(fields["data"]["data"]).model_dump(
+                mode="json")
+        self.trigger_event(self.event_class(entry.type), **fields)
 
     # -- folding -------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import Annotated, Any, cast
+import time
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -119,7 +120,7 @@ def endpoints(
     from datetime import UTC, date, datetime
 
     from domain.outcomes import study_endpoints
-    from domain.protocol import CRITERIA, Criterion
+    from domain.protocol import CRITERIA
     from infra.ledger.chain import format_recorded_at
 
     try:
@@ -128,7 +129,7 @@ def endpoints(
         cutoff_on = date.fromisoformat(cutoff)
         moment = datetime.now(UTC)
         if as_of is not None:
-            moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(as_of)
             if moment.tzinfo is None:
                 raise ValueError(f"--as-of {as_of!r} needs a zone, e.g. 2026-03-03T14:00:00Z")
     except ValueError as error:
@@ -138,7 +139,7 @@ def endpoints(
     ledger = _ledger(Settings())
     participants = [ledger.participant(pid, as_of=recorded)
                     for pid, _ in ledger.participant_ids(as_of=recorded)]
-    report = study_endpoints(participants, cast(Criterion, criteria), cutoff_on, moment)
+    report = study_endpoints(participants, criteria, cutoff_on, moment)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
@@ -173,16 +174,96 @@ def _endpoints_table(report: dict[str, Any]) -> Table:
     for name in ("dor", "pfs", "os"):
         block = report[name]
         months = block["median_months"]
-        table.add_row(f"{name.upper()} median ({block['events']} events, "
-                      f"{block['censored']} censored)",
+        table.add_row(f"{name.upper()} median (events {block['events']}, "
+                      f"censored {block['censored']})",
                       "NR" if months is None else f"{months} mo",
                       ci(block["ci95"], lambda b: f"{b} mo"))
         for landmark in (6, 12):
             rate = block.get(f"rate_{landmark}m")
             if rate is not None:
+                band = rate["ci95"] if any(b is not None for b in rate["ci95"]) else None
                 table.add_row(f"{name.upper()} rate at {landmark} months",
-                              pct(rate["estimate"]), ci(rate["ci95"], pct))
+                              pct(rate["estimate"]), ci(band, pct))
     return table
+
+
+@app.command("seed")
+def seed_command(
+    participants: Annotated[int, typer.Option(min=1, max=5000,
+                                              help="How many participants to enroll.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed: the same participants and seed "
+                                           "give the same trial.")] = 2026,
+) -> None:
+    """Record a deterministic synthetic trial (demo data) into an empty store."""
+    from services.demo import print_demo_accounts
+    from services.seed import StoreNotEmpty, seed_trial
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    ledger = _ledger(settings)
+    err.print(f"seeding {participants} synthetic participants (seed {seed})...")
+    try:
+        summary = seed_trial(ledger, participants=participants, seed=seed)
+    except StoreNotEmpty as error:
+        err.print(f"[red]not seeded:[/red] {error}")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    for line in summary.lines():
+        err.print(line, markup=False)
+    print_demo_accounts(err)
+
+
+@app.command()
+def project(
+    once: Annotated[bool, typer.Option(help="Catch up and exit instead of following the log."
+                                       )] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls when idle.")] = 1.0,
+    batch: Annotated[int, typer.Option(help="Events applied per transaction.")] = 500,
+) -> None:
+    """Follow the log and keep every read model up to date (exactly once per event)."""
+    import signal
+
+    from projections.runner import Projector
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    ledger = _ledger(settings)
+    projector = Projector(ledger, ledger.store.engine)
+    if once:
+        err.print(f"applied {projector.catch_up(limit=batch)} events")
+        return
+    stopping = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))
+    err.print("projecting; Ctrl-C to stop")
+    try:
+        while not stopping["now"]:
+            if projector.run_batch(batch).applied == 0:
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def rebuild() -> None:
+    """Rebuild every read model from position 0 into a fresh generation, then switch over."""
+    from rich.progress import Progress
+
+    from projections.state import rebuild as rebuild_projections
+    from projections.state import state_hashes
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    ledger = _ledger(settings)
+    engine = ledger.store.engine
+    total = ledger.store.count()
+    with Progress(console=err) as progress:
+        task = progress.add_task("rebuilding projections", total=total)
+        generation = rebuild_projections(ledger, engine,
+                                         progress=lambda n: progress.advance(task, n))
+    for row in state_hashes(engine).values():
+        typer.echo(f"{row['name']}: generation {generation}, position {row['position']}, "
+                   f"{row['rows']} rows, state {row['state_hash']}")
 
 
 def main() -> None:

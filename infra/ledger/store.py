@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from eventsourcing.persistence import StoredEvent
 from sqlalchemy.engine import Engine
 
 from infra.tables import idempotency_keys, ledger_chain
@@ -29,6 +30,9 @@ class StoredRow:
     version: int
     topic: str
     state: bytes
+
+    def as_stored_event(self) -> StoredEvent:
+        return StoredEvent(self.stream_id, self.version, self.topic, self.state)
 
 
 @dataclass(frozen=True)
@@ -148,20 +152,30 @@ class LedgerStore:
                 yield _chain_row(row)
             after = rows[-1].leaf_index
 
-    def iter_stored(self, batch: int = 5000) -> Iterator[StoredRow]:
-        """Every stored event in position order, fetched in batches (keyset paging)."""
-        after = -1
+    def stored_after(self, after: int, limit: int) -> list[StoredRow]:
+        """Up to `limit` stored events with position > `after`, in position order."""
         col = self.position_column
         statement = sa.text(
             f"SELECT {col} AS position, originator_id, originator_version, topic, state "
-            f"FROM stored_events WHERE {col} > :after ORDER BY {col} LIMIT :batch"
+            f"FROM stored_events WHERE {col} > :after ORDER BY {col} LIMIT :limit"
         )
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement, {"after": after, "limit": limit}).all()
+        return [StoredRow(row.position, str(row.originator_id), int(row.originator_version),
+                          str(row.topic), _as_bytes(row.state)) for row in rows]
+
+    def max_position(self) -> int:
+        col = self.position_column
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.text(f"SELECT max({col}) FROM stored_events")).scalar()
+                       or 0)
+
+    def iter_stored(self, batch: int = 5000) -> Iterator[StoredRow]:
+        """Every stored event in position order, fetched in batches (keyset paging)."""
+        after = -1
         while True:
-            with self.engine.connect() as conn:
-                rows = conn.execute(statement, {"after": after, "batch": batch}).all()
+            rows = self.stored_after(after, batch)
             if not rows:
                 return
-            for row in rows:
-                yield StoredRow(row.position, str(row.originator_id), int(row.originator_version),
-                                str(row.topic), _as_bytes(row.state))
+            yield from rows
             after = rows[-1].position

@@ -15,7 +15,8 @@ from infra.settings import Settings
 from services.api.deps import SettingsDep
 from services.api.errors import install_error_handlers
 from services.api.middleware import RequestContext
-from services.api.routes import analysis, auth, ledger, participants
+from services.api.routes import analysis, audit, auth, ledger, participants
+from projections.runner import Projector
 from services.application import TrialLedger
 
 DESCRIPTION = """Event-sourced, hash-chained audit ledger for the TACE + camrelizumab + apatinib
@@ -39,9 +40,10 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.settings = settings
     app.state.engine = create_engine(settings.database, pool_size=settings.pool_size)
     app.state.ledger = TrialLedger(settings, app.state.engine)
+    app.state.projector = Projector(app.state.ledger, app.state.engine)
     install_error_handlers(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
-    for module in (auth, participants, ledger, analysis):
+    for module in (auth, participants, audit, ledger, analysis):
         app.include_router(module.router)
 
     @app.get("/health", tags=["service"])

@@ -1,0 +1,84 @@
+"""What an event changed, field by field: the `changes` of the audit trail (old -> new).
+
+Corrections show every field of the corrected entry whose value differs (and its date), voids
+show the entry leaving the record, AE updates show the grade, seriousness or attribution that
+moved. New entries change nothing that existed before, so they list no changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.participant import Entry, Participant
+
+Change = dict[str, Any]
+
+
+def flatten(value: Any, prefix: str) -> dict[str, Any]:
+    """Nested dicts and lists as dotted paths (reads.mRECIST.targets.0.diameter_mm)."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key in sorted(value):
+            out.update(flatten(value[key], f"{prefix}.{key}"))
+        return out or {prefix: {}}
+    if isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        out = {}
+        for index, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}.{index}"))
+        return out or {prefix: []}
+    return {prefix: value}
+
+
+def diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "data") -> list[Change]:
+    before, after = flatten(old, prefix), flatten(new, prefix)
+    return [
+        {"field": field, "old": before.get(field), "new": after.get(field)}
+        for field in sorted(set(before) | set(after))
+        if before.get(field) != after.get(field)
+    ]
+
+
+def _correction(before: Participant, data: dict[str, Any], occurred_on: str) -> list[Change]:
+    target: Entry = before.entries[data["corrects"]]
+    changes = []
+    if target.occurred_on.isoformat() != occurred_on:
+        changes.append({"field": "occurred_on", "old": target.occurred_on.isoformat(),
+                        "new": occurred_on})
+    return changes + diff(target.data, data["data"])
+
+
+def _void(before: Participant, data: dict[str, Any]) -> list[Change]:
+    target = before.entries[data["voids"]]
+    return [{"field": "entry", "old": f"{target.type} of {target.occurred_on.isoformat()}",
+             "new": "voided"}]
+
+
+def _ae_update(before: Participant, data: dict[str, Any]) -> list[Change]:
+    current: dict[str, Any] = {}
+    for entry in before.effective_entries():
+        if entry.data.get("ae_id") != data["ae_id"]:
+            continue
+        if entry.type == "AdverseEventReported":
+            current = {k: entry.data[k] for k in ("grade", "serious", "related_to")}
+        elif entry.type == "AdverseEventUpdated":
+            current.update({k: v for k, v in entry.data.items()
+                            if k in ("grade", "serious", "related_to") and v is not None})
+    return [
+        {"field": f"data.{name}", "old": current.get(name), "new": data[name]}
+        for name in ("grade", "serious", "related_to")
+        if data.get(name) is not None and data[name] != current.get(name)
+    ]
+
+
+def changes_for(before: Participant | None, type_name: str, data: dict[str, Any],
+                occurred_on: str) -> list[Change]:
+    """The field changes an event makes to what `before` showed."""
+    if before is None:
+        return []
+    if type_name == "EntryCorrected":
+        return _correction(before, data, occurred_on)
+    if type_name == "EntryVoided":
+        return _void(before, data)
+    if type_name == "AdverseEventUpdated":
+        return _ae_update(before, data)
+    return []

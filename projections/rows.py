@@ -1,0 +1,73 @@
+"""Pure folds from one event (and the participant before and after it) to read-model rows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from domain.audit import changes_for
+from domain.casebook import last_known_alive_on, status, treatment_start_on
+from domain.ledger_event import LedgerEvent
+from domain.outcomes import participant_outcome
+from domain.participant import Participant
+from domain.response.measures import measure_targets
+from infra.ledger.store import ChainRow
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def audit_row(event: LedgerEvent, chain: ChainRow, before: Participant | None) -> dict[str, Any]:
+    """One audit-trail entry: who, what, when, why, and what it changed."""
+    is_participant = isinstance(event, Participant.Event)
+    data: dict[str, Any] = getattr(event, "data", {}) if is_participant else {}
+    occurred_on = getattr(event, "occurred_on", None) if is_participant else None
+    changes = changes_for(before, type(event).__name__, data, occurred_on or "")
+    return {
+        "position": chain.position,
+        "event_id": event.event_id,
+        "stream_id": chain.stream_id,
+        "participant_id": chain.stream_id if is_participant else None,
+        "type": type(event).__name__,
+        "occurred_on": occurred_on,
+        "recorded_at": chain.recorded_at,
+        "recorded_by": event.actor,
+        "role": event.role,
+        "site_id": event.site_id,
+        "reason": event.reason,
+        "changes": json.dumps(changes, sort_keys=True, separators=(",", ":")),
+    }
+
+
+def summary_row(participant: Participant, position: int) -> dict[str, Any]:
+    return {
+        "participant_id": participant.id,
+        "site_id": participant.site_id,
+        "status": status(participant),
+        "version": participant.version,
+        "enrolled_on": participant.enrollment.occurred_on.isoformat(),
+        "treatment_start_on": _iso(treatment_start_on(participant)),
+        "last_known_alive_on": _iso(last_known_alive_on(participant)),
+        "died_on": _iso(participant.died_on),
+        "last_position": position,
+    }
+
+
+def timeline_rows(participant: Participant, position: int) -> list[dict[str, Any]]:
+    """Every scan's per-criterion sum and response (back-dated PD rewrites earlier rows)."""
+    rows = []
+    for criterion, outcome in participant_outcome(participant).by_criterion.items():
+        base = {"participant_id": participant.id, "criterion": criterion,
+                "last_position": position}
+        if outcome.baseline is not None:
+            total = measure_targets(outcome.baseline.read, outcome.baseline.read).total_mm
+            rows.append({**base, "event_id": outcome.baseline.event_id,
+                         "assessed_on": outcome.baseline.on.isoformat(),
+                         "sum_mm": None if total is None else float(total),
+                         "response": "baseline", "backdated": False})
+        for scan, point in zip(outcome.followups, outcome.timepoints, strict=True):
+            rows.append({**base, "event_id": scan.event_id, "assessed_on": scan.on.isoformat(),
+                         "sum_mm": point.sum_mm, "response": point.overall.value,
+                         "backdated": point.backdated})
+    return rows

@@ -1,0 +1,176 @@
+"""The projector: follows the log and applies each event to every read model exactly once.
+
+Each batch runs in one transaction that first advances the tracking rows by compare-and-set
+(position P -> Q) and then writes the rows for events P+1..Q. A second projector racing on
+the same range finds the tracking row moved and rolls back; a projector killed mid-batch
+leaves nothing of that batch behind. Either way every event is applied once.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from eventsourcing.application import AggregateNotFoundError
+from sqlalchemy.engine import Connection, Engine
+
+from domain.participant import Participant
+from infra.ledger.store import LedgerStore
+from projections import rows as fold
+from projections.tables import (
+    PROJECTION_TABLES,
+    audit_feed,
+    participant_summaries,
+    projection_active,
+    projection_positions,
+    response_timelines,
+)
+
+NAMES = tuple(PROJECTION_TABLES)
+
+
+class Superseded(Exception):
+    """Another projector advanced the tracking rows first; this batch is discarded."""
+
+
+@dataclass
+class BatchResult:
+    applied: int
+    position: int
+
+
+def active_generation(conn: Connection) -> int:
+    """The generation readers see (migration 0003 starts generation 1 at position 0)."""
+    generation = conn.execute(
+        sa.select(projection_active.c.generation).where(projection_active.c.name == NAMES[0])
+    ).scalar()
+    return int(generation) if generation is not None else 1
+
+
+def ensure_generation(engine: Engine, generation: int) -> None:
+    """Tracking rows at position 0 for a generation being built (not yet read by anyone)."""
+    with engine.begin() as conn:
+        for name in NAMES:
+            exists = conn.execute(sa.select(projection_positions.c.position).where(
+                projection_positions.c.name == name,
+                projection_positions.c.generation == generation)).first()
+            if exists is None:
+                conn.execute(projection_positions.insert().values(
+                    name=name, generation=generation, position=0))
+
+
+class Projector:
+    """Applies the log to one generation of every projection."""
+
+    def __init__(self, ledger: Any, engine: Engine, generation: int | None = None) -> None:
+        self.ledger = ledger
+        self.engine = engine
+        self.store = LedgerStore(engine)
+        self.fixed_generation = generation
+        self._states: dict[str, Participant] = {}
+
+    def generation(self) -> int:
+        if self.fixed_generation is not None:
+            return self.fixed_generation
+        with self.engine.connect() as conn:
+            return active_generation(conn)
+
+    def position(self, generation: int) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(sa.func.min(projection_positions.c.position)).where(
+                projection_positions.c.generation == generation)).scalar()
+        return int(value or 0)
+
+    def run_batch(self, limit: int = 500) -> BatchResult:
+        """Apply up to `limit` events after the tracked position, in one transaction."""
+        generation = self.generation()
+        start = self.position(generation)
+        stored = self.store.stored_after(start, limit)
+        if not stored:
+            return BatchResult(0, start)
+        end = stored[-1].position
+        states = dict(self._states)
+        try:
+            with self.engine.begin() as conn:
+                self._claim(conn, generation, start, end)
+                for row in stored:
+                    self._apply(conn, generation, row, states)
+        except Superseded:
+            self._states = {}
+            return BatchResult(0, start)
+        self._states = states
+        return BatchResult(len(stored), end)
+
+    def catch_up(self, limit: int = 500, progress: Callable[[int], None] | None = None) -> int:
+        """Apply everything recorded so far; returns how many events were applied."""
+        total = 0
+        while True:
+            result = self.run_batch(limit)
+            if result.applied == 0 and self.position(self.generation()) >= (
+                    self.store.max_position()):
+                return total
+            total += result.applied
+            if progress:
+                progress(result.applied)
+
+    def run_forever(self, interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False
+                    ) -> None:
+        while not should_stop():
+            if self.run_batch().applied == 0:
+                time.sleep(interval)
+
+    def _claim(self, conn: Connection, generation: int, start: int, end: int) -> None:
+        claimed = conn.execute(
+            projection_positions.update()
+            .where(projection_positions.c.generation == generation,
+                   projection_positions.c.position == start)
+            .values(position=end)
+        ).rowcount
+        if claimed != len(NAMES):
+            raise Superseded
+
+    def _state_before(self, stream_id: str, version: int, states: dict[str, Participant]
+                      ) -> Participant | None:
+        if version == 1:
+            return None
+        cached = states.get(stream_id)
+        if cached is not None and cached.version == version - 1:
+            return cached
+        try:
+            before: Participant = self.ledger.repository.get(stream_id, version=version - 1)
+        except AggregateNotFoundError:
+            return None
+        return before
+
+    def _apply(self, conn: Connection, generation: int, stored: Any,
+               states: dict[str, Participant]) -> None:
+        chain = self.store.chain_at(stored.position)
+        if chain is None:
+            raise RuntimeError(f"event at position {stored.position} has no chain row")
+        event = self.ledger.mapper.to_domain_event(stored.as_stored_event())
+        is_participant = isinstance(event, Participant.Event)
+        before = (self._state_before(stored.stream_id, stored.version, states)
+                  if is_participant else None)
+        conn.execute(audit_feed.insert().values(generation=generation,
+                                                **fold.audit_row(event, chain, before)))
+        if not is_participant:
+            return
+        after = copy.deepcopy(before) if before is not None else None
+        after = event.mutate(after)
+        states[stored.stream_id] = after
+        summary = fold.summary_row(after, stored.position)
+        conn.execute(participant_summaries.delete().where(
+            participant_summaries.c.generation == generation,
+            participant_summaries.c.participant_id == after.id))
+        conn.execute(participant_summaries.insert().values(generation=generation, **summary))
+        conn.execute(response_timelines.delete().where(
+            response_timelines.c.generation == generation,
+            response_timelines.c.participant_id == after.id))
+        timeline = fold.timeline_rows(after, stored.position)
+        if timeline:
+            conn.execute(response_timelines.insert(),
+                         [{"generation": generation, **row} for row in timeline])
