@@ -78,6 +78,8 @@ def adverse_events(participant: Participant) -> list[dict[str, Any]]:
 
 def casebook(participant: Participant) -> dict[str, Any]:
     """The participant's current state, derived from their effective entries only."""
+    from domain.casebook_outcomes import casebook_outcomes  # builds on this module
+
     enrollment = participant.enrollment
     start = treatment_start_on(participant)
     alive = last_known_alive_on(participant)
@@ -102,4 +104,5 @@ def casebook(participant: Participant) -> dict[str, Any]:
         ),
         "last_known_alive_on": alive.isoformat() if alive else None,
         "died_on": died.isoformat() if died else None,
+        **casebook_outcomes(participant),
     }

@@ -103,7 +103,28 @@ def check_entry(participant: Participant, entry: NewEntry, *, today: date) -> No
             **entry.event_fields(participant.site_id),
         )
     )
+    _check_tumor_assessment(trial, entry)
     check_history(trial)
+
+
+def _check_tumor_assessment(trial: Participant, entry: NewEntry) -> None:
+    """ENDPOINTS.md "Baseline checks": a baseline breaking the target rules, or a follow-up
+    naming a target its baseline lacks, is refused (422) with one problem per read."""
+    from domain.outcomes import read_problems
+
+    if entry.type == "TumorAssessed":
+        event_id, where = entry.event_id, "data.reads"
+    elif entry.type == "EntryCorrected":
+        event_id, where = entry.data.model_dump()["corrects"], "data.data.reads"
+        if trial.entries[event_id].type != "TumorAssessed":
+            return
+    else:
+        return
+    problems = [FieldProblem(f"{where}.{criterion}", msg)
+                for criterion, msgs in read_problems(trial, event_id).items() for msg in msgs]
+    if problems:
+        raise InvalidEntry("the tumour assessment cannot be recorded: "
+                           + "; ".join(p.msg for p in problems), problems)
 
 
 def _target(participant: Participant, event_id: str, verb: str, field: str) -> Entry:

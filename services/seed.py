@@ -76,12 +76,12 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
 
 # -- the disease model: named parameters behind the target figures ---------------------------
 
-RESPONSE_CLASSES = {"progressive": 0.10, "stable": 0.30, "partial": 0.46, "complete": 0.14}
+RESPONSE_CLASSES = {"progressive": 0.10, "stable": 0.33, "partial": 0.44, "complete": 0.13}
 """Latent best response of intrahepatic viable tumour (mRECIST-like) after TACE + systemic."""
 VIABLE_NADIR = {"progressive": (1.0, 1.0), "stable": (0.76, 1.08), "partial": (0.08, 0.62),
                 "complete": (0.0, 0.0)}
 """Range of the viable (mRECIST) sum at nadir relative to baseline, per class."""
-WHOLE_SHRINK_SHARE = (0.30, 0.75)
+WHOLE_SHRINK_SHARE = (0.30, 0.70)
 """Whole-lesion shrinkage as a share of the viable shrinkage: necrotic, lipiodol-laden tumour
 keeps its size, so RECIST 1.1 responds less than mRECIST (whole = 1 - k * (1 - viable))."""
 VIABLE_TAU_DAYS = (18.0, 40.0)
@@ -284,11 +284,11 @@ class SeedSummary:
     def lines(self) -> list[str]:
         return [
             f"seeded {self.participants} participants (seed {self.seed}): {self.events} events",
-            f"first enrolled {self.first_enrolled_on}; last event {self.last_event_on}; "
-            f"data cutoff {self.data_cutoff}",
-            f"{self.progressions} progressed, {self.deaths} died, {self.withdrawals} withdrew; "
-            f"{self.adverse_events} adverse events; {self.corrections} corrections, "
-            f"{self.voids} voids",
+            (f"first enrolled {self.first_enrolled_on}; last event {self.last_event_on}; "
+             f"data cutoff {self.data_cutoff}"),
+            (f"{self.progressions} progressed, {self.deaths} died, {self.withdrawals} withdrew; "
+             f"{self.adverse_events} adverse events; {self.corrections} corrections, "
+             f"{self.voids} voids"),
         ]
 
 
@@ -697,6 +697,7 @@ class _ParticipantBuilder:
         self.scans: list[_Scan] = []
         self.tace_dates: list[date] = []
         self.adverse_events: list[_AdverseEvent] = []
+        self.follow_up_allowed = True
 
     def add(self, type_name: str, occurred_on: date, data: dict[str, Any], **kw: Any) -> _Draft:
         assert self.enrolled_on <= occurred_on <= self.last_on, (type_name, occurred_on)
@@ -754,8 +755,7 @@ class _ParticipantBuilder:
                 return
             sums = _sums(measures)
             if sums[0] >= STABLE_GUARD * nadir[0] or sums[1] >= STABLE_GUARD * nadir[1]:
-                measures = self.scans[-1].measures if len(self.scans) > 1 else measures
-                measures = [replace(m, assessed=True) for m in measures]
+                measures = [replace(m, assessed=True) for m in self.scans[-1].measures]
             scan = self._ordinary_scan(on, measures)
             self.scans.append(scan)
             if all(m.assessed for m in scan.measures):
@@ -879,12 +879,12 @@ class _ParticipantBuilder:
                 break
             self.tace_dates.append(on)
         for on in self.tace_dates:
-            cTACE = self.rng.random() < 0.7
+            conventional = self.rng.random() < 0.7
             data: dict[str, Any] = (
                 {"technique": "cTACE", "agent": "epirubicin",
                  "agent_dose_mg": float(self.rng.choice((30, 40, 50, 60))),
                  "lipiodol_ml": float(self.rng.randint(5, 20)), "embolic_agent": "gelatin sponge"}
-                if cTACE else
+                if conventional else
                 {"technique": "DEB-TACE", "agent": "epirubicin",
                  "agent_dose_mg": float(self.rng.choice((60, 80))), "lipiodol_ml": None,
                  "embolic_agent": "CalliSpheres 100-300 um"}
@@ -1053,10 +1053,11 @@ class _ParticipantBuilder:
                      entry_lag=rng.randint(0, 4))
             cycle += 1
             on += _days(CAMRELIZUMAB_CYCLE_DAYS + rng.choice((0, 0, 0, 1, 2, 3, -1)))
-        if self.camrelizumab_stopped is not None and self.camrelizumab_stopped[0] <= self.last_on:
-            stopped_on, reason, ae_id = self.camrelizumab_stopped
-            self.add("DoseModified", stopped_on, {"drug": CAMRELIZUMAB, "action": "discontinued",
-                                                  "reason": reason, "adverse_event_id": ae_id})
+        stopped = self.camrelizumab_stopped
+        if stopped is not None and stopped[0] <= self.last_on:
+            self.add("DoseModified", stopped[0], {"drug": CAMRELIZUMAB, "action": "discontinued",
+                                                  "reason": stopped[1],
+                                                  "adverse_event_id": stopped[2]})
 
     def _emit_apatinib(self) -> None:
         """Daily-dosing periods between holds, each entered once it ends (or at the cutoff)."""
@@ -1082,10 +1083,11 @@ class _ParticipantBuilder:
                                                 "adverse_event_id": ae_id})
             period_from = back
         self._apatinib_period(period_from, self.apatinib_until, dose)
-        if self.apatinib_stopped is not None and self.apatinib_stopped[0] <= self.last_on:
-            stopped_on, reason, ae_id = self.apatinib_stopped
-            self.add("DoseModified", stopped_on, {"drug": APATINIB, "action": "discontinued",
-                                                  "reason": reason, "adverse_event_id": ae_id})
+        stopped = self.apatinib_stopped
+        if stopped is not None and stopped[0] <= self.last_on:
+            self.add("DoseModified", stopped[0], {"drug": APATINIB, "action": "discontinued",
+                                                  "reason": stopped[1],
+                                                  "adverse_event_id": stopped[2]})
 
     def _apatinib_period(self, first: date, last: date, dose: float) -> None:
         last = min(last, self.apatinib_until)
@@ -1145,7 +1147,7 @@ class _ParticipantBuilder:
     def _emit_follow_up(self) -> None:
         """Survival contacts every 2-3 months off treatment; death; a last contact at cutoff."""
         rng = self.rng
-        if self.withdrew_on is not None and not getattr(self, "follow_up_allowed", True):
+        if self.withdrew_on is not None and not self.follow_up_allowed:
             return
         off_treatment = self.discontinued_on or self.withdrew_on
         last_seen = max(d.occurred_on for d in self.drafts)
@@ -1345,7 +1347,7 @@ def seed_trial(ledger: TrialLedger, *, participants: int, seed: int) -> SeedSumm
     for event in plan.in_entry_order():
         recorded, _ = ledger.record_participant_event(
             event.participant_id, submission_for(event, event_ids), actors[event.actor],
-            today=event.entered_on,
+            request_id=f"seed-{seed}-{event.participant_id}-{event.seq}", today=event.entered_on,
         )
         event_ids[(event.participant_id, event.seq)] = recorded.event_id
     return _summary(plan, created)
