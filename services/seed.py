@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 from domain.events import CATALOGUE
+from domain.participant import NewEntry, Participant
 from domain.protocol import (
     APATINIB,
     APATINIB_START_DOSE_MG,
@@ -1384,3 +1386,22 @@ def _summary(plan: TrialPlan, created: list[str]) -> SeedSummary:
         events_by_type=dict(sorted(by_type.items())),
     )
 
+
+def fold_plan(plan: TrialPlan) -> list[Participant]:
+    """The plan folded into aggregates in memory, without a store and without re-checking the
+    rules (the store path checks them); for benchmarks and statistics tests."""
+    participants: dict[str, Participant] = {}
+    event_ids: dict[tuple[str, int], str] = {}
+    for event in plan.in_entry_order():
+        submission = submission_for(event, event_ids)
+        entry = NewEntry(str(uuid.uuid4()), submission.type, submission.occurred_on,
+                         submission.data, submission.reason, event.actor, "site_coordinator")
+        event_ids[(event.participant_id, event.seq)] = entry.event_id
+        if event.type == "ParticipantEnrolled":
+            participants[event.participant_id] = Participant.enroll(
+                event.participant_id, entry, today=event.entered_on)
+        else:
+            participant = participants[event.participant_id]
+            participant.trigger_event(Participant.event_class(event.type),
+                                      **entry.event_fields(participant.site_id))
+    return list(participants.values())

@@ -20,7 +20,6 @@ import pytest
 from rich.console import Console
 
 from domain.outcomes import participant_outcome, study_endpoints
-from domain.participant import NewEntry, Participant
 from domain.protocol import CRITERIA, MRECIST, RCCEP_TERM, RECIST_11
 from domain.response import Read, baseline_problems, followup_problems
 from infra.db import create_engine
@@ -31,6 +30,7 @@ from services import demo
 from services.application import TrialLedger
 from services.seed import (
     DATA_CUTOFF,
+    fold_plan,
     DEMO_ACCOUNTS,
     DEMO_PASSWORD,
     POST_EMBOLISATION_AES,
@@ -42,7 +42,6 @@ from services.seed import (
     TrialPlan,
     plan_trial,
     seed_trial,
-    submission_for,
 )
 from tests.conftest import _admin, _with_database
 
@@ -267,30 +266,11 @@ def test_every_read_meets_the_baseline_and_follow_up_rules() -> None:
                     assert v["diameter_mm"] <= w["diameter_mm"], (scan.participant_id, w, v)
 
 
-def _in_memory(plan: TrialPlan) -> list[Participant]:
-    """The plan folded into aggregates without a store (rules are exercised by the store tests)."""
-    participants: dict[str, Participant] = {}
-    event_ids: dict[tuple[str, int], str] = {}
-    for event in plan.in_entry_order():
-        submission = submission_for(event, event_ids)
-        entry = NewEntry(str(uuid.uuid4()), submission.type, submission.occurred_on,
-                         submission.data, submission.reason, event.actor, "site_coordinator")
-        event_ids[(event.participant_id, event.seq)] = entry.event_id
-        if event.type == "ParticipantEnrolled":
-            participants[event.participant_id] = Participant.enroll(
-                event.participant_id, entry, today=event.entered_on)
-        else:
-            participant = participants[event.participant_id]
-            participant.trigger_event(Participant.event_class(event.type),
-                                      **entry.event_fields(participant.site_id))
-    return list(participants.values())
-
-
 @pytest.mark.parametrize("seed", [2026, 1])
 def test_a_hundred_participants_resemble_the_published_results(seed: int) -> None:
     """VALIDATION.md: mRECIST ORR 50-59 %, RECIST 1.1 ORR ~34 %, DCR 81-88 %, median PFS
     10.8-15.7 months, median OS 22-24.5 months; the bounds allow for 100 participants."""
-    participants = _in_memory(plan_trial(participants=100, seed=seed))
+    participants = fold_plan(plan_trial(participants=100, seed=seed))
     as_of = datetime(2026, 11, 1, tzinfo=UTC)
     mrecist = study_endpoints(participants, MRECIST, DATA_CUTOFF, as_of)
     recist = study_endpoints(participants, RECIST_11, DATA_CUTOFF, as_of)
