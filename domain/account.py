@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
-from domain.ledger_event import LedgerEvent
+from domain.errors import FieldProblem, InvalidEntry, RuleViolation
+from domain.ledger_event import SYSTEM, Author, LedgerEvent
 
 Role = Literal["site_coordinator", "investigator", "monitor", "data_manager", "auditor", "admin"]
 ROLES: tuple[Role, ...] = (
@@ -14,6 +18,11 @@ ROLES: tuple[Role, ...] = (
 )
 SITE_BOUND_ROLES = frozenset({"site_coordinator", "investigator", "monitor"})
 ACCOUNT_STREAM_PREFIX = "account:"
+USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
+MAX_CONSECUTIVE_FAILURES = 5
+"""Part 11 §11.300(d): the account locks at the fifth failed sign-in in a row."""
+PASSWORD_HISTORY = 5
+"""A new password may not be any of the last five (the current one included)."""
 
 
 def account_stream_id(username: str) -> str:
@@ -22,7 +31,11 @@ def account_stream_id(username: str) -> str:
 
 
 class Account(BaseAggregate[str]):
-    """A named person's access: role, sites, password hash (argon2, never the password)."""
+    """A named person's access: role, sites, password hash (argon2, never the password).
+
+    Each change is an event of this stream; the token check, the lockout counter and the
+    password history are folds of it.
+    """
 
     class Event(LedgerEvent):
         def apply(self, aggregate: Account) -> None:
@@ -41,8 +54,65 @@ class Account(BaseAggregate[str]):
             aggregate.full_name = self.full_name
             aggregate.account_role = self.account_role
             aggregate.sites = list(self.sites)
-            aggregate.password_hash = self.password_hash
             aggregate.active = True
+            aggregate.locked = None
+            aggregate.failed_logins = 0
+            aggregate.credentials_version = 1
+            aggregate.password_version = 0
+            aggregate.recent_password_hashes = []
+            aggregate.set_password(self.password_hash, self.timestamp, by_holder=True)
+
+    class RoleGranted(Event):
+        account_role: str
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.account_role = self.account_role
+
+    class RoleRevoked(Event):
+        account_role: str
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.account_role = None
+
+    class SitesAssigned(Event):
+        sites: list[str]
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.sites = list(self.sites)
+
+    class PasswordChanged(Event):
+        password_hash: str
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.set_password(self.password_hash, self.timestamp,
+                                   by_holder=self.actor == aggregate.username)
+            aggregate.credentials_version += 1
+            aggregate.failed_logins = 0
+
+    class LoginSucceeded(Event):
+        def apply(self, aggregate: Account) -> None:
+            aggregate.failed_logins = 0
+
+    class LoginFailed(Event):
+        consecutive_failures: int
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.failed_logins = self.consecutive_failures
+
+    class AccountLocked(Event):
+        def apply(self, aggregate: Account) -> None:
+            aggregate.locked = AccountLock(self.actor, self.reason or "", self.originator_version)
+            aggregate.credentials_version += 1
+
+    class AccountUnlocked(Event):
+        def apply(self, aggregate: Account) -> None:
+            aggregate.locked = None
+            aggregate.failed_logins = 0
+
+    class AccountDeactivated(Event):
+        def apply(self, aggregate: Account) -> None:
+            aggregate.active = False
+            aggregate.credentials_version += 1
 
     @classmethod
     def create(cls, *, username: str, full_name: str, role: str, sites: list[str],
@@ -63,6 +133,116 @@ class Account(BaseAggregate[str]):
             client_request_id=None,
         )
 
+    # -- commands (an administrator's, unless said otherwise) ----------------------------
+
+    def grant_role(self, role: str, by: Author, reason: str) -> None:
+        self.check_open()
+        self.check_not_own(by, "change your own role")
+        if role not in ROLES:
+            raise InvalidEntry(f"role {role!r} is not known: use one of {', '.join(ROLES)}",
+                               [FieldProblem("role", f"one of {', '.join(ROLES)}")])
+        if role == self.account_role:
+            raise RuleViolation("role_unchanged", f"{self.username} already has the {role} role")
+        if role in SITE_BOUND_ROLES and not self.sites:
+            raise RuleViolation("sites_first", f"a {role} works for named sites: assign "
+                                               f"{self.username} a site first")
+        self.trigger_event(self.RoleGranted, account_role=role, **by.fields(reason))
+
+    def revoke_role(self, by: Author, reason: str) -> None:
+        self.check_open()
+        self.check_not_own(by, "revoke your own role")
+        if self.account_role is None:
+            raise RuleViolation("role_unchanged", f"{self.username} has no role to revoke")
+        self.trigger_event(self.RoleRevoked, account_role=self.account_role,
+                           **by.fields(reason))
+
+    def assign_sites(self, sites: list[str], by: Author, reason: str) -> None:
+        self.check_open()
+        chosen = sorted(set(sites))
+        if self.account_role in SITE_BOUND_ROLES and not chosen:
+            raise InvalidEntry(f"a {self.account_role} needs at least one site",
+                               [FieldProblem("sites", "at least one site")])
+        if chosen == self.sites:
+            raise RuleViolation("sites_unchanged",
+                                f"{self.username} already has exactly these sites")
+        self.trigger_event(self.SitesAssigned, sites=chosen, **by.fields(reason))
+
+    def change_password(self, password_hash: str, by: Author, reason: str) -> None:
+        """By the holder (with the old password) or an administrator (a reset: the holder
+        must choose a new one at the next sign-in)."""
+        self.check_open()
+        self.trigger_event(self.PasswordChanged, password_hash=password_hash,
+                           **by.fields(reason))
+
+    def lock(self, by: Author, reason: str) -> None:
+        self.check_open()
+        self.check_not_own(by, "lock yourself")
+        if self.locked is not None:
+            raise RuleViolation("already_locked", f"{self.username} is already locked "
+                                                  f"(by {self.locked.by}: {self.locked.reason})")
+        self.trigger_event(self.AccountLocked, **by.fields(reason))
+
+    def unlock(self, by: Author, reason: str) -> None:
+        self.check_open()
+        if self.locked is None:
+            raise RuleViolation("not_locked", f"{self.username} is not locked")
+        self.trigger_event(self.AccountUnlocked, **by.fields(reason))
+
+    def deactivate(self, by: Author, reason: str) -> None:
+        self.check_open()
+        self.check_not_own(by, "deactivate yourself")
+        self.trigger_event(self.AccountDeactivated, **by.fields(reason))
+
+    # -- sign-ins (recorded by the holder's attempt) -------------------------------------
+
+    def login_succeeded(self, client_request_id: str | None, reason: str = "signed in") -> None:
+        self.trigger_event(self.LoginSucceeded, **self.as_author(client_request_id).fields(reason))
+
+    def login_failed(self, reason: str, *, counts: bool, client_request_id: str | None
+                     ) -> bool:
+        """Record a refused sign-in; a wrong password counts toward the lockout. Returns
+        whether this failure locked the account."""
+        failures = self.failed_logins + 1 if counts else self.failed_logins
+        self.trigger_event(self.LoginFailed, consecutive_failures=failures,
+                           **self.as_author(client_request_id).fields(reason))
+        if counts and failures >= MAX_CONSECUTIVE_FAILURES and self.locked is None \
+                and self.active:
+            self.trigger_event(self.AccountLocked, **SYSTEM.fields(
+                f"{failures} consecutive failed sign-ins"))
+            return True
+        return False
+
+    # -- guards and reads ----------------------------------------------------------------
+
+    def check_open(self) -> None:
+        if not self.active:
+            raise RuleViolation("account_deactivated",
+                                f"{self.username} is deactivated for good; usernames are never "
+                                "reused, so create a new account with a new username")
+
+    def check_not_own(self, by: Author, what: str) -> None:
+        if by.username == self.username:
+            raise RuleViolation("not_own_account",
+                                f"you cannot {what}: ask another administrator")
+
+    def as_author(self, client_request_id: str | None = None) -> Author:
+        return Author(self.username, self.account_role or "none", client_request_id)
+
+    def set_password(self, password_hash: str, at: datetime, *, by_holder: bool) -> None:
+        self.password_hash = password_hash
+        self.recent_password_hashes = [*self.recent_password_hashes,
+                                       password_hash][-PASSWORD_HISTORY:]
+        self.password_version += 1
+        self.password_set_at = at
+        self.password_set_by_holder = by_holder
+
+    def password_expired(self, now: datetime, max_age_days: int | None) -> bool:
+        """A reset by an administrator expires at once; otherwise after `max_age_days`."""
+        if not self.password_set_by_holder:
+            return True
+        return max_age_days is not None and now - self.password_set_at > timedelta(
+            days=max_age_days)
+
     def public_view(self) -> dict[str, Any]:
         return {
             "username": self.username,
@@ -70,5 +250,19 @@ class Account(BaseAggregate[str]):
             "role": self.account_role,
             "sites": self.sites,
             "active": self.active,
+            "locked": self.locked is not None,
+            "locked_by": self.locked.by if self.locked else None,
+            "lock_reason": self.locked.reason if self.locked else None,
+            "consecutive_failed_logins": self.failed_logins,
+            "password_version": self.password_version,
             "version": self.version,
         }
+
+
+@dataclass(frozen=True)
+class AccountLock:
+    """Who locked the account (an administrator, or `system` after failed sign-ins), and why."""
+
+    by: str
+    reason: str
+    version: int

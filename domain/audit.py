@@ -2,14 +2,17 @@
 
 Corrections show every field of the corrected entry whose value differs (and its date), voids
 show the entry leaving the record, AE updates show the grade, seriousness or attribution that
-moved. New entries change nothing that existed before, so they list no changes.
+moved. New entries change nothing that existed before, so they list no changes, except that
+they invalidate the signatures standing before them. Events of other streams (accounts, the
+study, the security log) show what they changed in the account or the study: role, sites,
+locked, active, cutoffs; never a password hash.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from domain.participant import Entry, Participant
+from domain.participant import RECORD_KEEPING_TYPES, Entry, Participant
 
 Change = dict[str, Any]
 
@@ -75,10 +78,62 @@ def changes_for(before: Participant | None, type_name: str, data: dict[str, Any]
     """The field changes an event makes to what `before` showed."""
     if before is None:
         return []
+    if type_name in RECORD_KEEPING_TYPES:
+        return _record_keeping(type_name, data)
+    invalidated = [_change(f"signature.{s.signature_id}", "valid", "invalidated")
+                   for s in before.signatures if s.invalidated_by is None]
     if type_name == "EntryCorrected":
-        return _correction(before, data, occurred_on)
+        return _correction(before, data, occurred_on) + invalidated
     if type_name == "EntryVoided":
-        return _void(before, data)
+        return _void(before, data) + invalidated
     if type_name == "AdverseEventUpdated":
-        return _ae_update(before, data)
+        return _ae_update(before, data) + invalidated
+    return invalidated
+
+
+def _change(field: str, old: Any, new: Any) -> Change:
+    return {"field": field, "old": old, "new": new}
+
+
+def _record_keeping(type_name: str, data: dict[str, Any]) -> list[Change]:
+    if type_name == "CasebookSigned":
+        return [_change("signature", None, f"{data['full_name']} ({data['signer']}): "
+                                           f"{data['meaning']}; covers version "
+                                           f"{data['covers_version']}")]
+    return [_change("locked", type_name != "ParticipantLocked", type_name == "ParticipantLocked")]
+
+
+_FLAGS = {
+    "AccountLocked": ("locked", False, True), "AccountUnlocked": ("locked", True, False),
+    "AccountDeactivated": ("active", True, False),
+    "DatabaseLocked": ("database_locked", False, True),
+    "DatabaseUnlocked": ("database_locked", True, False),
+}
+
+
+def stream_changes(before: Any, event: Any) -> list[Change]:
+    """What an account, study or security-log event changed (`before`: that stream's state)."""
+    name = type(event).__name__
+    if name == "AccountCreated":
+        return [_change("role", None, event.account_role),
+                _change("sites", None, list(event.sites)),
+                _change("full_name", None, event.full_name)]
+    if name in _FLAGS:
+        return [_change(*_FLAGS[name])]
+    if name == "DataCutoffDeclared":
+        return [_change(f"cutoff.{event.name}", None, event.cutoff_on)]
+    if before is None or not hasattr(before, "failed_logins"):
+        return []
+    if name == "RoleGranted":
+        return [_change("role", before.account_role, event.account_role)]
+    if name == "RoleRevoked":
+        return [_change("role", before.account_role, None)]
+    if name == "SitesAssigned":
+        return [_change("sites", before.sites, list(event.sites))]
+    if name == "PasswordChanged":
+        return [_change("password_version", before.password_version,
+                        before.password_version + 1)]
+    failures = getattr(event, "consecutive_failures", 0)
+    if name in ("LoginFailed", "LoginSucceeded") and failures != before.failed_logins:
+        return [_change("consecutive_failed_logins", before.failed_logins, failures)]
     return []

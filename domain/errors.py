@@ -43,3 +43,7 @@ class RuleViolation(DomainError):
 
 class UnknownParticipant(DomainError):
     """No such participant has been enrolled (HTTP 404)."""
+
+
+class UnknownAccount(DomainError):
+    """No account has this username (HTTP 404)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,3 +32,21 @@ class LedgerEvent(CanMutateAggregate[str], CanCreateTimestamp, metaclass=MetaDom
             "reason": self.reason,
             "client_request_id": self.client_request_id,
         }
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who records an administrative event (an account change, a lock, a signature)."""
+
+    username: str
+    role: str
+    client_request_id: str | None = None
+
+    def fields(self, reason: str | None, site_id: str | None = None) -> dict[str, Any]:
+        """The LedgerEvent fields every event carries, with a fresh event id."""
+        return {"event_id": str(uuid.uuid4()), "actor": self.username, "role": self.role,
+                "site_id": site_id, "reason": reason, "client_request_id": self.client_request_id}
+
+
+SYSTEM = Author("system", "system")
+"""The ledger itself, e.g. locking an account after too many failed sign-ins."""

@@ -13,8 +13,14 @@ from typing import Any
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
+from domain.errors import RuleViolation
 from domain.events import ADMINISTRATIVE_TYPES, CATALOGUE, Payload
-from domain.ledger_event import LedgerEvent
+from domain.ledger_event import Author, LedgerEvent
+from domain.locks import RecordLock
+from domain.signature import Signature
+
+RECORD_KEEPING_TYPES = frozenset({"CasebookSigned", "ParticipantLocked", "ParticipantUnlocked"})
+"""Events about the record, not the patient: not postable, never corrected, never signed over."""
 
 
 @dataclass
@@ -111,6 +117,15 @@ class Participant(BaseAggregate[str]):
     class EntryVoided(Event):
         pass
 
+    class CasebookSigned(Event):
+        """data: signer, full_name, meaning, covers_version, covers_hash."""
+
+    class ParticipantLocked(Event):
+        pass
+
+    class ParticipantUnlocked(Event):
+        pass
+
     @classmethod
     def event_class(cls, type_name: str) -> type[Participant.Event]:
         if type_name not in CATALOGUE:
@@ -133,6 +148,7 @@ class Participant(BaseAggregate[str]):
         """Record any later entry, after the rules have accepted it."""
         from domain import rules
 
+        self.check_not_record_keeping_target(entry)
         rules.check_entry(self, entry, today=today)
         fields = entry.event_fields(self.site_id)
         if entry.type == "EntryCorrected":
@@ -143,6 +159,44 @@ class Participant(BaseAggregate[str]):
                 mode="json")
         self.trigger_event(self.event_class(entry.type), **fields)
 
+    def sign(self, *, full_name: str, meaning: str, covers_hash: str, on: date, by: Author
+             ) -> None:
+        """Part 11 §11.50/§11.70: the signer's printed name and meaning, bound to the hash of
+        the stream as it stands (the caller has re-checked the password, §11.200)."""
+        self.trigger_event(self.CasebookSigned, occurred_on=on.isoformat(), data={
+            "signer": by.username, "full_name": full_name, "meaning": meaning,
+            "covers_version": self.version, "covers_hash": covers_hash,
+        }, **by.fields(None, self.site_id))
+
+    def lock_record(self, *, on: date, by: Author, reason: str) -> None:
+        if self.lock is not None:
+            raise RuleViolation("already_locked", f"participant {self.id} is already locked "
+                                                  f"(by {self.lock.by}: {self.lock.reason})")
+        self.trigger_event(self.ParticipantLocked, occurred_on=on.isoformat(), data={},
+                           **by.fields(reason, self.site_id))
+
+    def unlock_record(self, *, on: date, by: Author, reason: str) -> None:
+        if self.lock is None:
+            raise RuleViolation("not_locked", f"participant {self.id} is not locked")
+        self.trigger_event(self.ParticipantUnlocked, occurred_on=on.isoformat(), data={},
+                           **by.fields(reason, self.site_id))
+
+    def check_not_record_keeping_target(self, entry: NewEntry) -> None:
+        """A signature or a lock is never corrected or voided (it would rewrite what was signed
+        or who locked); a later entry invalidates a signature, an unlock ends a lock."""
+        if entry.type not in ADMINISTRATIVE_TYPES:
+            return
+        data = entry.data.model_dump()
+        target = self.entries.get(data.get("corrects") or data.get("voids") or "")
+        if target is not None and target.type in RECORD_KEEPING_TYPES:
+            verb = "corrected" if entry.type == "EntryCorrected" else "voided"
+            raise RuleViolation(
+                "record_keeping_not_correctable",
+                f"event {target.event_id} is a {target.type}, which is never {verb}: "
+                + ("a later entry invalidates a signature; sign again after the change"
+                   if target.type == "CasebookSigned" else "unlock the participant instead"),
+            )
+
     # -- folding -------------------------------------------------------------------------
 
     def apply_entry(self, event: Participant.Event) -> None:
@@ -150,6 +204,8 @@ class Participant(BaseAggregate[str]):
         if type_name == "ParticipantEnrolled":
             self.entries: dict[str, Entry] = {}
             self.site_id: str = str(event.data["site_id"])
+            self.signatures: list[Signature] = []
+            self.lock: RecordLock | None = None
         occurred_on = date.fromisoformat(event.occurred_on)
         self.entries[event.event_id] = Entry(
             event_id=event.event_id,
@@ -170,6 +226,23 @@ class Participant(BaseAggregate[str]):
                 self.site_id = str(target.data["site_id"])
         elif type_name == "EntryVoided":
             self.entries[event.data["voids"]].voided_by = event.event_id
+        if type_name in RECORD_KEEPING_TYPES:
+            self.apply_record_keeping(event)
+        else:
+            for signature in self.signatures:
+                if signature.invalidated_by is None:
+                    signature.invalidated_by = event.event_id
+
+    def apply_record_keeping(self, event: Participant.Event) -> None:
+        type_name = type(event).__name__
+        if type_name == "CasebookSigned":
+            self.signatures.append(Signature(event.event_id, event.originator_version,
+                                             **event.data))
+        elif type_name == "ParticipantLocked":
+            self.lock = RecordLock(event.actor, event.role, event.reason or "",
+                                   event.originator_version)
+        else:
+            self.lock = None
 
     def effective_entries(self) -> list[Entry]:
         """Clinical entries in stream order, corrections applied and voided ones left out."""
@@ -177,6 +250,7 @@ class Participant(BaseAggregate[str]):
             entry
             for entry in self.entries.values()
             if entry.voided_by is None and entry.type not in ADMINISTRATIVE_TYPES
+            and entry.type not in RECORD_KEEPING_TYPES
         ]
 
     def entries_of(self, *types: str) -> list[Entry]:

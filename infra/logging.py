@@ -14,7 +14,8 @@ from typing import Any
 import structlog
 
 REDACTED_KEYS = frozenset({
-    "password", "new_password", "token", "access_token", "authorization", "secret",
+    "password", "new_password", "current_password", "token", "access_token", "authorization",
+    "secret",
     "data", "reason", "cause", "term", "therapy", "body", "meaning",
 })
 

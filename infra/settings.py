@@ -22,7 +22,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./trial-ledger.db"
     jwt_secret: str | None = Field(default=None, repr=False)
     secrets_dir: Path | None = None
+    signing_key_file: Path | None = None
+    """Ed25519 PKCS#8 PEM that signs checkpoints; default: generated once into secrets_dir."""
+    ledger_origin: str = Field(default="trial-ledger", min_length=1, pattern=r"^[^\n]+$")
+    """The log's name in every checkpoint body, e.g. trial-ledger/hcc-tace.example.org."""
     token_ttl_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    password_max_age_days: int | None = Field(default=None, ge=1)
+    """Part 11 §11.300(b) password aging: older ones must be changed to sign in (None = off)."""
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     lock_timeout_seconds: int = Field(default=10, ge=1)
     pool_size: int = Field(default=8, ge=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from domain.audit import changes_for
+from domain.audit import changes_for, stream_changes
 from domain.casebook import last_known_alive_on, status, treatment_start_on
 from domain.ledger_event import LedgerEvent
 from domain.outcomes import participant_outcome
@@ -18,12 +18,14 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def audit_row(event: LedgerEvent, chain: ChainRow, before: Participant | None) -> dict[str, Any]:
-    """One audit-trail entry: who, what, when, why, and what it changed."""
+def audit_row(event: LedgerEvent, chain: ChainRow, before: Any) -> dict[str, Any]:
+    """One audit-trail entry: who, what, when, why, and what it changed (`before`: the state of
+    the event's stream before it, any aggregate)."""
     is_participant = isinstance(event, Participant.Event)
     data: dict[str, Any] = getattr(event, "data", {}) if is_participant else {}
     occurred_on = getattr(event, "occurred_on", None) if is_participant else None
-    changes = changes_for(before, type(event).__name__, data, occurred_on or "")
+    changes = (changes_for(before, type(event).__name__, data, occurred_on or "")
+               if is_participant else stream_changes(before, event))
     return {
         "position": chain.position,
         "event_id": event.event_id,

@@ -71,7 +71,7 @@ class Projector:
         self.engine = engine
         self.store = LedgerStore(engine)
         self.fixed_generation = generation
-        self._states: dict[str, Participant] = {}
+        self._states: dict[str, Any] = {}
 
     def generation(self) -> int:
         if self.fixed_generation is not None:
@@ -133,35 +133,33 @@ class Projector:
         if claimed != len(NAMES):
             raise Superseded
 
-    def _state_before(self, stream_id: str, version: int, states: dict[str, Participant]
-                      ) -> Participant | None:
+    def _state_before(self, stream_id: str, version: int, states: dict[str, Any]) -> Any:
+        """The stream's aggregate (participant, account, study) just before `version`."""
         if version == 1:
             return None
         cached = states.get(stream_id)
         if cached is not None and cached.version == version - 1:
             return cached
         try:
-            before: Participant = self.ledger.repository.get(stream_id, version=version - 1)
+            before = self.ledger.repository.get(stream_id, version=version - 1)
         except AggregateNotFoundError:
             return None
         return before
 
     def _apply(self, conn: Connection, generation: int, stored: Any,
-               states: dict[str, Participant]) -> None:
+               states: dict[str, Any]) -> None:
         chain = self.store.chain_at(stored.position)
         if chain is None:
             raise RuntimeError(f"event at position {stored.position} has no chain row")
         event = self.ledger.mapper.to_domain_event(stored.as_stored_event())
-        is_participant = isinstance(event, Participant.Event)
-        before = (self._state_before(stored.stream_id, stored.version, states)
-                  if is_participant else None)
+        before = self._state_before(stored.stream_id, stored.version, states)
         conn.execute(audit_feed.insert().values(generation=generation,
                                                 **fold.audit_row(event, chain, before)))
-        if not is_participant:
-            return
         after = copy.deepcopy(before) if before is not None else None
         after = event.mutate(after)
         states[stored.stream_id] = after
+        if not isinstance(event, Participant.Event):
+            return
         summary = fold.summary_row(after, stored.position)
         conn.execute(participant_summaries.delete().where(
             participant_summaries.c.generation == generation,

@@ -1,16 +1,27 @@
-"""Account commands shared by the CLI and the API."""
+"""Account commands shared by the CLI and the API: each one event in the account's stream."""
 
 from __future__ import annotations
 
-import re
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 
-from domain.account import ROLES, SITE_BOUND_ROLES, Account
-from domain.errors import FieldProblem, InvalidEntry
-from infra.security.passwords import hash_password, password_problems
+from domain.account import (
+    PASSWORD_HISTORY,
+    ROLES,
+    SITE_BOUND_ROLES,
+    USERNAME_PATTERN,
+    Account,
+    account_stream_id,
+)
+from domain.errors import FieldProblem, InvalidEntry, UnknownAccount
+from domain.ledger_event import Author
+from infra.security.passwords import hash_password, password_problems, verify_password
 from services.application import Actor, TrialLedger
+from services.authentication import authenticate
 
-USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
+RESERVED_USERNAMES = frozenset({"me", "system", "unknown"})
+"""`me` is the API's name for the caller; `system` and `unknown` appear as actors in the log."""
 
 
 def add_user(ledger: TrialLedger, *, username: str, role: str, sites: list[str],
@@ -20,6 +31,8 @@ def add_user(ledger: TrialLedger, *, username: str, role: str, sites: list[str],
     if not USERNAME_PATTERN.match(username):
         problems.append(FieldProblem("username", "2-32 lower-case letters, digits, . _ -, "
                                                  "starting with a letter"))
+    elif username in RESERVED_USERNAMES:
+        problems.append(FieldProblem("username", f"{username!r} is reserved; choose another"))
     if role not in ROLES:
         problems.append(FieldProblem("role", f"one of {', '.join(ROLES)}"))
     if role in SITE_BOUND_ROLES and not sites:
@@ -36,3 +49,57 @@ def add_user(ledger: TrialLedger, *, username: str, role: str, sites: list[str],
     )
     ledger.create_account(account)
     return account
+
+
+def change_account(ledger: TrialLedger, username: str, change: Callable[[Account], None]
+                   ) -> Account:
+    """Apply one command to an existing account (404 if there is none), retrying on races."""
+    def decide(account: Account | None) -> Account:
+        if not isinstance(account, Account):
+            raise UnknownAccount(f"there is no account {username!r}")
+        change(account)
+        return account
+    return ledger.update_stream(account_stream_id(username), decide)
+
+
+def set_role(ledger: TrialLedger, username: str, role: str | None, by: Author, reason: str
+             ) -> Account:
+    """Grant `role` (replacing the current one), or revoke the role when `role` is None."""
+    return change_account(ledger, username, lambda account: (
+        account.revoke_role(by, reason) if role is None else account.grant_role(role, by, reason)))
+
+
+def new_password_hash(account: Account, password: str) -> str:
+    """Part 11 §11.300 rules, history included: 422 naming every rule the password breaks."""
+    problems = password_problems(account.username, password)
+    if any(verify_password(old, password) for old in account.recent_password_hashes):
+        problems.append(f"the password must not be one of the last {PASSWORD_HISTORY}")
+    if problems:
+        raise InvalidEntry("the new password is not accepted: " + "; ".join(problems),
+                           [FieldProblem("new_password", p) for p in problems])
+    return hash_password(password)
+
+
+def change_own_password(ledger: TrialLedger, username: str, current_password: str,
+                        new_password: str, *, request_id: str | None,
+                        now: datetime | None = None) -> Account:
+    """The holder changes their password: the current one is checked first (a wrong one counts
+    toward the lockout); every token issued before stops working."""
+    account = authenticate(ledger, username, current_password, purpose="password change",
+                           request_id=request_id, now=now)
+    password_hash = new_password_hash(account, new_password)
+    return change_account(ledger, username, lambda current: current.change_password(
+        password_hash, current.as_author(request_id), "password changed by its holder"))
+
+
+def reset_password(ledger: TrialLedger, username: str, new_password: str, by: Author,
+                   reason: str) -> Account:
+    """An administrator sets a temporary password; the holder must replace it at sign-in."""
+    account = ledger.account(username)
+    if account is None:
+        raise UnknownAccount(f"there is no account {username!r}")
+    account.check_not_own(by, "reset your own password (change it with your current one "
+                              "at POST /api/v1/accounts/me/password)")
+    password_hash = new_password_hash(account, new_password)
+    return change_account(ledger, username,
+                          lambda current: current.change_password(password_hash, by, reason))

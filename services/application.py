@@ -17,19 +17,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy.engine import Engine
 
-from domain.account import Account, account_stream_id
+from domain.account import ACCOUNT_STREAM_PREFIX, Account, account_stream_id
 from domain.errors import RuleViolation, UnknownParticipant
 from domain.events import Payload
 from domain.participant import NewEntry, Participant
 from infra.event_store import IdempotencyClaim
 from infra.ledger.store import ChainRow, LedgerStore
 from infra.settings import Settings
+from services.records import RecordKeeping
 
 PARTICIPANT_TOPIC_PREFIX = "domain.participant:"
+ACCOUNT_TOPIC_PREFIX = "domain.account:"
 MAX_CONFLICT_RETRIES = 50
 
 
@@ -94,8 +96,8 @@ class IdempotencyKeyReused(RuleViolation):
     """The Idempotency-Key was used before with a different request."""
 
 
-class TrialLedger(Application[str]):
-    """Commands and point-in-time reads over the participant and account streams."""
+class TrialLedger(RecordKeeping):
+    """Commands and point-in-time reads over the participant, account and study streams."""
 
     name = "stored"  # the library derives the event table's name from this: stored_events
 
@@ -174,6 +176,7 @@ class TrialLedger(Application[str]):
         try:
             participant: Participant = self.repository.get(participant_id)
         except AggregateNotFoundError:
+            self.check_writable(participant_id, None)
             if submission.type != "ParticipantEnrolled":
                 raise UnknownParticipant(
                     f"participant {participant_id} is not enrolled: "
@@ -186,6 +189,7 @@ class TrialLedger(Application[str]):
                     f"{participant_id} has no events yet (version 0)",
                 ) from None
             return Participant.enroll(participant_id, entry, today=today)
+        self.check_writable(participant_id, participant)
         if submission.expected_version not in (None, participant.version):
             raise self._stale(participant_id, submission, participant.version)
         participant.record(entry, today=today)
@@ -251,6 +255,11 @@ class TrialLedger(Application[str]):
         except AggregateNotFoundError:
             return None
         return account
+
+    def usernames(self) -> list[str]:
+        """Every account ever created (deactivated ones included: names are never reused)."""
+        return [stream_id.removeprefix(ACCOUNT_STREAM_PREFIX)
+                for stream_id, _ in self.store.streams(ACCOUNT_TOPIC_PREFIX)]
 
     def participant(self, participant_id: str, *, as_of: str | None = None) -> Participant:
         """The participant as the system knew them at recorded time `as_of` (default: now)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-import time
 from typing import Annotated, Any
 
 import typer
@@ -70,19 +69,80 @@ def users_add(
     err.print(f"created {account.username} ({account.account_role})")
 
 
+Reason = Annotated[str, typer.Option(help="Why (required; kept in the ledger).")]
+
+
+def _change_account(name: str, change: Any) -> None:
+    """One account command as the operator at the console (e.g. unlock the last admin)."""
+    from domain.ledger_event import Author
+    from services.accounts import change_account
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    try:
+        account = change_account(_ledger(settings), name,
+                                 lambda a: change(a, Author(f"cli:{getpass.getuser()}", "system")))
+    except DomainError as error:
+        err.print(f"[red]not changed:[/red] {error.message}", highlight=False)
+        raise typer.Exit(2) from None
+    view = account.public_view()
+    err.print(f"{name}: role {view['role']}, active {view['active']}, locked {view['locked']}")
+
+
+@users_app.command("lock")
+def users_lock(name: str, reason: Reason) -> None:
+    """Lock an account: it cannot sign in and its tokens stop working."""
+    _change_account(name, lambda a, by: a.lock(by, reason))
+
+
+@users_app.command("unlock")
+def users_unlock(name: str, reason: Reason) -> None:
+    """Unlock an account (also after five failed sign-ins)."""
+    _change_account(name, lambda a, by: a.unlock(by, reason))
+
+
+@users_app.command("deactivate")
+def users_deactivate(name: str, reason: Reason) -> None:
+    """Close an account for good; the username is never reused."""
+    _change_account(name, lambda a, by: a.deactivate(by, reason))
+
+
+@users_app.command("grant")
+def users_grant(name: str, role: Annotated[str, typer.Option(help="The new role.")],
+                reason: Reason) -> None:
+    """Grant a role, replacing the account's current one."""
+    _change_account(name, lambda a, by: a.grant_role(role, by, reason))
+
+
 @app.command()
 def verify(
     head: Annotated[str | None, typer.Option(help="A head hash kept earlier; the log must "
                                                   "still contain it.")] = None,
+    checkpoint: Annotated[str | None, typer.Option(
+        help="A checkpoint saved from GET /api/v1/ledger/checkpoints/latest: check its "
+             "signature, re-derive its root from the stored events, prove the log extends "
+             "it.")] = None,
 ) -> None:
     """Recompute the hash chain from the stored bytes; exit 1 at the first bad position."""
     from infra.ledger.store import LedgerStore
     from infra.ledger.verify import verify_ledger
 
     settings = Settings()
-    report = verify_ledger(LedgerStore(create_engine(settings.database)), expected_head=head)
-    typer.echo(json.dumps(report.as_dict(), indent=2))
-    raise typer.Exit(0 if report.ok else 1)
+    store = LedgerStore(create_engine(settings.database))
+    report = verify_ledger(store, expected_head=head)
+    result, ok = report.as_dict(), report.ok
+    if checkpoint is not None:
+        from infra.ledger.checkpoints import check_checkpoint_file
+
+        try:
+            checked = check_checkpoint_file(store, settings, checkpoint)
+        except ValueError as error:
+            err.print(f"checkpoint not checked: {error}", markup=False, style="red")
+            raise typer.Exit(2) from None
+        ok = ok and checked.ok
+        result = {**result, "ok": ok, "checkpoint": checked.as_dict()}
+    typer.echo(json.dumps(result, indent=2))
+    raise typer.Exit(0 if ok else 1)
 
 
 @app.command()
@@ -110,7 +170,8 @@ def serve(
 @app.command()
 def endpoints(
     criteria: Annotated[str, typer.Option(help="RECIST 1.1 or mRECIST.")],
-    cutoff: Annotated[str, typer.Option(help="Clinical cutoff date, YYYY-MM-DD.")],
+    cutoff: Annotated[str, typer.Option(help="Clinical cutoff date, YYYY-MM-DD, or the name of "
+                                             "a cutoff declared by a data manager.")],
     as_of: Annotated[str | None, typer.Option("--as-of", help="Recorded time (RFC 3339): "
                                               "answer as the system knew it then.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON body instead."
@@ -123,10 +184,18 @@ def endpoints(
     from domain.protocol import CRITERIA
     from infra.ledger.chain import format_recorded_at
 
+    ledger = _ledger(Settings())
     try:
         if criteria not in CRITERIA:
             raise ValueError(f"--criteria must be {' or '.join(CRITERIA)}, not {criteria!r}")
-        cutoff_on = date.fromisoformat(cutoff)
+        try:
+            cutoff_on = date.fromisoformat(cutoff)
+        except ValueError:
+            declared = ledger.declared_cutoff(cutoff)
+            if declared is None:
+                raise ValueError(f"--cutoff {cutoff!r} is neither a date (YYYY-MM-DD) nor a "
+                                 "declared cutoff (GET /api/v1/study lists them)") from None
+            cutoff_on = declared
         moment = datetime.now(UTC)
         if as_of is not None:
             moment = datetime.fromisoformat(as_of)
@@ -136,7 +205,6 @@ def endpoints(
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
     recorded = None if as_of is None else format_recorded_at(moment)
-    ledger = _ledger(Settings())
     participants = [ledger.participant(pid, as_of=recorded)
                     for pid, _ in ledger.participant_ids(as_of=recorded)]
     report = study_endpoints(participants, criteria, cutoff_on, moment)
@@ -220,10 +288,15 @@ def project(
                                        )] = False,
     interval: Annotated[float, typer.Option(help="Seconds between polls when idle.")] = 1.0,
     batch: Annotated[int, typer.Option(help="Events applied per transaction.")] = 500,
+    checkpoint_every: Annotated[float, typer.Option(
+        help="Seconds between signed checkpoints while the log grows (0: none).")] = 60.0,
 ) -> None:
-    """Follow the log and keep every read model up to date (exactly once per event)."""
+    """Follow the log and keep every read model up to date (exactly once per event); sign a
+    checkpoint of the ledger periodically."""
     import signal
+    import threading
 
+    from infra.ledger.checkpoints import checkpoint_periodically
     from projections.runner import Projector
 
     settings = Settings()
@@ -233,15 +306,18 @@ def project(
     if once:
         err.print(f"applied {projector.catch_up(limit=batch)} events")
         return
-    stopping = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    if checkpoint_every > 0:
+        threading.Thread(target=checkpoint_periodically, daemon=True,
+                         args=(ledger.store.engine, settings, stopping, checkpoint_every)).start()
     err.print("projecting; Ctrl-C to stop")
     try:
-        while not stopping["now"]:
+        while not stopping.is_set():
             if projector.run_batch(batch).applied == 0:
-                time.sleep(interval)
+                stopping.wait(interval)
     except KeyboardInterrupt:
-        pass
+        stopping.set()
 
 
 @app.command()

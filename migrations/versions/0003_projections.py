@@ -4,7 +4,7 @@ Rows carry a generation: a rebuild writes a new generation beside the live one a
 over in one transaction, so readers never see a half-built projection.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-25
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

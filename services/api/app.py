@@ -15,7 +15,16 @@ from infra.settings import Settings
 from services.api.deps import SettingsDep
 from services.api.errors import install_error_handlers
 from services.api.middleware import RequestContext
-from services.api.routes import analysis, audit, auth, ledger, participants
+from services.api.routes import (
+    accounts,
+    analysis,
+    audit,
+    auth,
+    ledger,
+    participants,
+    signatures,
+    study,
+)
 from projections.runner import Projector
 from services.application import TrialLedger
 
@@ -43,7 +52,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.projector = Projector(app.state.ledger, app.state.engine)
     install_error_handlers(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
-    for module in (auth, participants, audit, ledger, analysis):
+    for module in (auth, accounts, participants, signatures, study, audit, ledger, analysis):
         app.include_router(module.router)
 
     @app.get("/health", tags=["service"])

@@ -8,10 +8,13 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from domain.account import Account
 from domain.errors import FieldProblem, InvalidEntry
+from domain.ledger_event import Author
 from infra.ledger.chain import format_recorded_at
-from infra.security.tokens import InvalidToken, read_token
+from infra.security.tokens import InvalidToken, TokenClaims, read_token
 from infra.settings import Settings
+from services.access import authorize_route
 from services.application import Actor, TrialLedger
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -33,9 +36,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def current_actor(
-    ledger: LedgerDep, settings: SettingsDep,
+    request: Request, ledger: LedgerDep, settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Actor:
+    """The signed-in account as it stands now (role and sites never come from the token),
+    allowed by the access table to use this route at all."""
     if not token:
         raise HTTPException(401, "sign in first: send 'Authorization: Bearer <token>' "
                                  "with a token from POST /api/v1/auth/token", headers=BEARER)
@@ -44,12 +49,42 @@ def current_actor(
     except InvalidToken as error:
         raise HTTPException(401, str(error), headers=BEARER) from None
     account = ledger.account(claims.username)
-    if account is None or not account.active:
-        raise HTTPException(401, "the account behind this token is not active", headers=BEARER)
-    return Actor(account.username, account.account_role, account.full_name, tuple(account.sites))
+    refusal = token_refusal(account, claims)
+    if refusal is not None or account is None:
+        raise HTTPException(401, refusal, headers=BEARER)
+    actor = Actor(account.username, account.account_role or "none", account.full_name,
+                  tuple(account.sites))
+    route = request.scope.get("route")
+    authorize_route(actor.role, actor.sites, request.method,
+                    getattr(route, "path", request.url.path))
+    return actor
+
+
+def token_refusal(account: Account | None, claims: TokenClaims) -> str | None:
+    """Why a well-signed, unexpired token no longer works: Part 11 §11.300 revocation."""
+    if account is None:
+        return "the account behind this token does not exist"
+    if not account.active:
+        return "the account is deactivated: contact an administrator"
+    if account.locked is not None:
+        return "the account is locked: contact an administrator to unlock it"
+    if claims.account_version != account.credentials_version:
+        return ("this token was revoked (the password changed or the account was locked "
+                "since it was issued): sign in again")
+    return None
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def request_id(request: Request) -> str | None:
+    """The request's id (X-Request-ID or generated), kept inside the events it records."""
+    return getattr(request.state, "request_id", None)
+
+
+def author_of(actor: Actor, request: Request) -> Author:
+    """The actor as the author of an event recorded by this request."""
+    return Author(actor.username, actor.role, request_id(request))
 
 
 def parse_as_of(

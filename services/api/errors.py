@@ -9,9 +9,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import FieldProblem, InvalidEntry, RuleViolation, UnknownParticipant
+from domain.errors import (
+    FieldProblem,
+    InvalidEntry,
+    RuleViolation,
+    UnknownAccount,
+    UnknownParticipant,
+)
 from infra.logging import get_logger
 from services.access import AccessDenied
+from services.authentication import AuthenticationFailed
 
 PROBLEM_JSON = "application/problem+json"
 log = get_logger("trial_ledger.api")
@@ -75,9 +82,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unknown(_: Request, exc: UnknownParticipant) -> JSONResponse:
         return problem(404, "Unknown participant", exc.message)
 
+    @app.exception_handler(UnknownAccount)
+    async def _unknown_account(_: Request, exc: UnknownAccount) -> JSONResponse:
+        return problem(404, "Unknown account", exc.message)
+
     @app.exception_handler(AccessDenied)
     async def _denied(_: Request, exc: AccessDenied) -> JSONResponse:
         return problem(403, "Forbidden", str(exc))
+
+    @app.exception_handler(AuthenticationFailed)
+    async def _not_authenticated(_: Request, exc: AuthenticationFailed) -> JSONResponse:
+        return problem(401, "Not authenticated", str(exc), headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

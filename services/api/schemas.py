@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, create_model
 
 from domain.events import CATALOGUE, Payload
 
@@ -75,3 +75,73 @@ class VerifyOut(BaseModel):
 
 def submission_fields(body: Any) -> tuple[str, date, Payload, str | None, int | None]:
     return body.type, body.occurred_on, body.data, body.reason, body.expected_version
+
+
+# -- accounts, signatures, locks (Part 11) ------------------------------------------------
+
+Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+                   Field(description="Why: required, kept in the hashed event.")]
+SiteList = list[Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,15}$")]]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    username: str
+    full_name: str
+    role: str | None
+    sites: list[str]
+    active: bool
+    locked: bool
+
+
+class NewAccount(Strict):
+    username: str = Field(description="2-32 lower-case letters, digits, . _ -; never reused.")
+    full_name: str = Field(min_length=1, max_length=200,
+                           description="Printed name shown on signatures (Part 11 §11.50).")
+    role: str
+    sites: SiteList = Field(default_factory=list)
+    password: Password
+
+
+class RoleChange(Strict):
+    role: str | None = Field(description="The new role; null revokes the current one.")
+    reason: Reason
+
+
+class SitesChange(Strict):
+    sites: SiteList
+    reason: Reason
+
+
+class ReasonOnly(Strict):
+    reason: Reason
+
+
+class PasswordResetByAdmin(Strict):
+    new_password: Password
+    reason: Reason
+
+
+class PasswordChange(Strict):
+    username: str | None = Field(default=None, description="Required without a token.")
+    current_password: Password
+    new_password: Password
+
+
+class SignatureRequest(Strict):
+    meaning: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=200)] = Field(
+        description="What the signature means, e.g. 'I approve this casebook as complete "
+                    "and accurate' (Part 11 §11.50).")
+    password: Password
+
+
+class CutoffDeclaration(Strict):
+    name: str = Field(description="A name analyses can ask for, e.g. primary-analysis.")
+    cutoff_on: date
+    reason: Reason

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from domain.account import Account
 from infra.logging import configure_logging
 from infra.security.passwords import hash_password
+from infra.security.tokens import issue_token
 from services.api.app import create_app
 
 PASSWORD = "a long enough passphrase"
@@ -35,12 +37,27 @@ class Api:
         self._tokens: dict[str, str] = {}
 
     def token(self, username: str) -> str:
+        """A token for a fixture user, minted with the server's secret rather than signed in
+        for: a sign-in is an event of its own, and tests count the events they cause
+        (tests/api/test_lockout.py and test_accounts.py sign in through the endpoint)."""
         if username not in self._tokens:
-            response = self.client.post("/api/v1/auth/token",
-                                        data={"username": username, "password": PASSWORD})
-            assert response.status_code == 200, response.text
-            self._tokens[username] = response.json()["access_token"]
+            app = self.client.app
+            account = app.state.ledger.account(username)  # type: ignore[attr-defined]
+            settings = app.state.settings  # type: ignore[attr-defined]
+            self._tokens[username], _ = issue_token(
+                settings.token_secret(), username=username, role=account.account_role,
+                account_version=account.credentials_version,
+                ttl=timedelta(minutes=settings.token_ttl_minutes))
         return self._tokens[username]
+
+    def login(self, username: str, password: str = PASSWORD) -> Any:
+        """Sign in through the token endpoint (recorded as LoginSucceeded / LoginFailed)."""
+        return self.client.post("/api/v1/auth/token",
+                                data={"username": username, "password": password})
+
+    def forget(self, username: str) -> None:
+        """Drop a cached token (after its password changed or its account was locked)."""
+        self._tokens.pop(username, None)
 
     def headers(self, username: str, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(username)}", **extra}

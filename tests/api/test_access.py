@@ -47,7 +47,9 @@ def test_reads_are_limited_to_visible_sites(api: Api) -> None:
     api.post("HCC-02-001", story.enrollment(site_id="S02"), user="coord2")
     listed = {p["participant_id"] for p in api.get("/api/v1/participants", user="monitor1").json()}
     assert listed == {"HCC-01-001"}
-    assert api.get("/api/v1/participants/HCC-02-001", user="monitor1").status_code == 404
+    other_site = api.get("/api/v1/participants/HCC-02-001", user="monitor1")
+    assert other_site.status_code == 403 and "S02 is not among your sites" in (
+        other_site.json()["detail"])
     assert len(api.get("/api/v1/participants", user="auditor").json()) == 2
     assert api.get("/api/v1/participants", user="admin").status_code == 403
     assert api.get("/api/v1/ledger/verify", user="coord1").status_code == 403

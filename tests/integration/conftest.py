@@ -54,11 +54,12 @@ def write_story(ledger: TrialLedger) -> list[RecordedEvent]:
     return [a, b, dose, tace, ae, fix]
 
 
-def tamper(engine: sa.Engine, *statements: str) -> None:
+def tamper(engine: sa.Engine, *statements: str,
+           tables: tuple[str, ...] = ("stored_events", "ledger_chain")) -> None:
     """What a DBA with full rights could do: lift the append-only guards, then edit."""
     with engine.begin() as conn:
         postgres = conn.dialect.name == "postgresql"
-        for table in ("stored_events", "ledger_chain"):
+        for table in tables:
             if postgres:
                 conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
             else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,10 @@ import pytest
 
 from domain.account import Account
 from domain.events import CATALOGUE
+from domain.ledger_event import Author
 from domain.participant import Participant
+from domain.security_log import SecurityLog
+from domain.study import Study
 from services.application import TrialLedger
 from tests import story
 from tests.unit.test_participant_rules import entry
@@ -77,6 +80,51 @@ def test_account_event_shape(ledger: TrialLedger) -> None:
     (created,) = account.collect_events()
     created = type(created)(**{**created.__dict__, "timestamp": FIXED})
     _compare("AccountCreated.v1.json", _stored(ledger, created))
+
+
+def _record_keeping_events() -> dict[str, Any]:
+    """One event of every account, study, security-log and signature/lock type, by command."""
+    admin, dm = Author("root", "admin", "req-1"), Author("dm", "data_manager", "req-1")
+    account = Account.create(username="jdoe", full_name="Jane Doe", role="site_coordinator",
+                             sites=["S01"], password_hash="$argon2id$v=19$m=65536,t=3,p=4$x$y",
+                             event_id=EVENT_ID, actor="cli:root", actor_role="system")
+    account.login_succeeded("req-1")
+    for _ in range(5):
+        account.login_failed("wrong password at sign-in", counts=True, client_request_id="req-1")
+    account.unlock(admin, "identity confirmed")
+    account.grant_role("investigator", admin, "promoted")
+    account.assign_sites(["S01", "S02"], admin, "second site")
+    account.change_password("$argon2id$v=19$m=65536,t=3,p=4$z$w", account.as_author("req-1"),
+                            "password changed by its holder")
+    account.revoke_role(admin, "left the study")
+    account.deactivate(admin, "left the site")
+    study = Study.open(dm)
+    study.declare_cutoff("primary-analysis", date(2026, 6, 30), dm, "SAP 9.1")
+    study.lock_database(dm, "final analysis")
+    study.unlock_database(dm, "late query")
+    security = SecurityLog.open()
+    security.unknown_user("ghost", "req-1")
+    participant = _participant_event("ParticipantEnrolled").mutate(None)
+    participant.sign(full_name="Ivy Investigator", meaning="I approve this casebook",
+                     covers_hash="ab" * 32, on=date(2026, 2, 1),
+                     by=Author("invest1", "investigator", "req-1"))
+    participant.lock_record(on=date(2026, 2, 1), by=dm, reason="ready for analysis")
+    participant.unlock_record(on=date(2026, 2, 1), by=dm, reason="query on AE1")
+    events: dict[str, Any] = {}
+    for aggregate in (account, study, security, participant):
+        for event in aggregate.collect_events():
+            name = f"{type(aggregate).__name__}.{type(event).__name__}"
+            if type(event).__name__ in ("AccountCreated", "ParticipantEnrolled"):
+                continue  # pinned by the tests above
+            events.setdefault(name, type(event)(**{**event.__dict__, "timestamp": FIXED,
+                                                   "event_id": EVENT_ID}))
+    return events
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("name", sorted(_record_keeping_events()))
+def test_record_keeping_event_shapes(ledger: TrialLedger, name: str) -> None:
+    _compare(f"{name}.v1.json", _stored(ledger, _record_keeping_events()[name]))
 
 
 def _compare(name: str, actual: dict[str, Any]) -> None:

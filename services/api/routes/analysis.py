@@ -39,10 +39,29 @@ def parse_criteria(
 
 
 CriteriaDep = Annotated[Criterion, Depends(parse_criteria)]
-Cutoff = Annotated[date | None, Query(
-    description="Clinical cutoff date (YYYY-MM-DD): nothing dated after it is an outcome. "
-                "Default: today (UTC).",
-)]
+def parse_cutoff(
+    ledger: LedgerDep,
+    cutoff: Annotated[str | None, Query(
+        description="Clinical cutoff: a date (YYYY-MM-DD) or the name of a cutoff a data "
+                    "manager declared (GET /api/v1/study). Nothing dated after it is an "
+                    "outcome. Default: the date of as_of (today).",
+        examples=["2026-06-30", "primary-analysis"],
+    )] = None,
+) -> date | None:
+    if cutoff is None:
+        return None
+    try:
+        return date.fromisoformat(cutoff)
+    except ValueError:
+        declared = ledger.declared_cutoff(cutoff)
+    if declared is None:
+        raise InvalidEntry(
+            f"cutoff {cutoff!r} is neither a date (YYYY-MM-DD) nor a declared cutoff",
+            [FieldProblem("query.cutoff", "a date or a declared cutoff name")])
+    return declared
+
+
+Cutoff = Annotated[date | None, Depends(parse_cutoff)]
 
 
 def visible_participants(ledger: TrialLedger, actor: Actor, as_of: str | None

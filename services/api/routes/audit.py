@@ -54,7 +54,7 @@ def audit_report(participant_id: ParticipantId, request: Request, ledger: Ledger
     caught_up(request)
     page = audit_page(request.app.state.engine, after=0, limit=100_000,
                       participant_id=participant_id, as_of=as_of)
-    signatures = getattr(ledger, "signatures_of", lambda _pid: [])(participant_id)
+    signatures = ledger.signatures_of(participant_id, as_of=as_of)
     return HTMLResponse(render_report(participant_id, participant.site_id, page["entries"],
                                       signatures, as_of))
 
@@ -78,7 +78,9 @@ def render_report(participant_id: str, site_id: str, entries: list[dict[str, Any
         f"<li><strong>{_cell(s.get('full_name'))}</strong> ({_cell(s.get('signer'))}) signed "
         f"&ldquo;{_cell(s.get('meaning'))}&rdquo; at {_cell(s.get('signed_at'))} covering "
         f"version {_cell(s.get('covers_version'))}, hash <code>{_cell(s.get('covers_hash'))}"
-        f"</code>: <em>{_cell(s.get('status'))}</em></li>" for s in signatures)
+        f"</code>: <em>{_cell(s.get('status'))}</em>"
+        + (f" by event <code>{_cell(s['invalidated_by'])}</code>" if s.get("invalidated_by")
+           else "") + "</li>" for s in signatures)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Audit report {_cell(participant_id)}</title>

@@ -1,16 +1,33 @@
-"""The ledger's own proofs: recompute the hash chain from the stored bytes."""
+"""The ledger's own proofs: the hash chain recomputed, signed checkpoints, Merkle proofs."""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 
+from domain.errors import FieldProblem, InvalidEntry
+from infra.ledger.checkpoints import (
+    SigningKeyError,
+    current_checkpoint,
+    issue_checkpoint,
+    public_key_document,
+)
+from infra.ledger.merkle_store import ChainForkError, MerkleStore
 from infra.ledger.verify import verify_ledger
+from infra.settings import Settings
 from services.access import authorize
-from services.api.deps import ActorDep, LedgerDep
+from services.api.deps import ActorDep, LedgerDep, SettingsDep
+from services.application import TrialLedger
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
+
+EVENT_ID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+TreeSize = Annotated[int | None, Query(ge=1, description="Tree size of a checkpoint you "
+                                                         "hold; default: the latest.")]
 
 
 @router.get("/verify")
@@ -22,3 +39,104 @@ def verify(ledger: LedgerDep, actor: ActorDep,
     """Recompute every link; report the first bad position, if any."""
     authorize(actor.role, actor.sites, "verify_ledger")
     return verify_ledger(ledger.store, expected_head=head).as_dict()
+
+
+@router.get("/checkpoints/latest")
+def latest_checkpoint(ledger: LedgerDep, actor: ActorDep, settings: SettingsDep
+                      ) -> dict[str, Any]:
+    """The signed checkpoint of the whole log (a new one is issued if the log has grown).
+    Keep it outside the system: `trial-ledger verify --checkpoint FILE` checks it later."""
+    authorize(actor.role, actor.sites, "verify_ledger")
+    with _tree_errors():
+        return current_checkpoint(ledger.store.engine, settings).as_dict()
+
+
+@router.post("/checkpoints", status_code=201)
+def new_checkpoint(ledger: LedgerDep, actor: ActorDep, settings: SettingsDep
+                   ) -> dict[str, Any]:
+    """Issue and sign a checkpoint of the whole log now."""
+    authorize(actor.role, actor.sites, "verify_ledger")
+    with _tree_errors():
+        return issue_checkpoint(ledger.store.engine, settings).as_dict()
+
+
+@router.get("/public-key")
+def public_key(actor: ActorDep, settings: SettingsDep) -> dict[str, str]:
+    """The Ed25519 key that signs checkpoints: pin it to check them offline."""
+    authorize(actor.role, actor.sites, "verify_ledger")
+    with _tree_errors():
+        return public_key_document(settings)
+
+
+@router.get("/proofs/inclusion")
+def inclusion_proof(
+    ledger: LedgerDep, actor: ActorDep, settings: SettingsDep,
+    event_id: Annotated[str, Query(pattern=EVENT_ID, description="The event's event_id.")],
+    tree_size: TreeSize = None,
+) -> dict[str, Any]:
+    """RFC 9162 §2.1.3 audit path from the event's leaf to the root at `tree_size`."""
+    authorize(actor.role, actor.sites, "verify_ledger")
+    tree = MerkleStore(ledger.store.engine)
+    event = tree.find_event(event_id.lower())
+    if event is None:
+        raise HTTPException(404, f"no event with event_id {event_id} is in the ledger")
+    with _tree_errors():
+        size = _tree_size(ledger, settings, tree, tree_size, "query.tree_size")
+        if event.leaf_index >= size:
+            raise InvalidEntry(
+                f"event {event_id} is leaf {event.leaf_index}, which a tree of {size} leaves "
+                f"does not contain: ask for tree_size {event.leaf_index + 1} or more",
+                [FieldProblem("query.tree_size", f"must be more than {event.leaf_index}")])
+        path = tree.inclusion_proof(event.leaf_index, size)
+        leaf = tree.leaf(event.leaf_index)
+    return {"event_id": event.event_id, "leaf_index": event.leaf_index, "tree_size": size,
+            "leaf_hash": _b64(leaf), "audit_path": [_b64(node) for node in path]}
+
+
+@router.get("/proofs/consistency")
+def consistency_proof(
+    ledger: LedgerDep, actor: ActorDep, settings: SettingsDep,
+    first: Annotated[int, Query(ge=0, description="Tree size of the older checkpoint.")],
+    second: Annotated[int | None, Query(ge=0, description="Tree size of the newer "
+                                                          "checkpoint; default: the latest.")
+                      ] = None,
+) -> dict[str, Any]:
+    """RFC 9162 §2.1.4 proof that the tree of `first` leaves is a prefix of `second`."""
+    authorize(actor.role, actor.sites, "verify_ledger")
+    tree = MerkleStore(ledger.store.engine)
+    with _tree_errors():
+        size = _tree_size(ledger, settings, tree, second, "query.second")
+        if first > size:
+            raise InvalidEntry(
+                f"first ({first}) is larger than second ({size}): a consistency proof shows "
+                "that an older, smaller tree is a prefix of a newer one",
+                [FieldProblem("query.first", f"must be at most second ({size})")])
+        proof = tree.consistency_proof(first, size)
+    return {"first": first, "second": size, "proof": [_b64(node) for node in proof]}
+
+
+def _tree_size(ledger: TrialLedger, settings: Settings, tree: MerkleStore, asked: int | None,
+               loc: str) -> int:
+    """The asked size if the log has reached it; default: the latest checkpoint's size."""
+    if asked is None:
+        return current_checkpoint(ledger.store.engine, settings).tree_size
+    size = tree.sync()
+    if asked > size:
+        raise InvalidEntry(f"{loc.split('.')[-1]} {asked} is beyond the log, which has "
+                           f"{size} events", [FieldProblem(loc, f"must be at most {size}")])
+    return asked
+
+
+@contextmanager
+def _tree_errors() -> Iterator[None]:
+    """A chain that no longer extends the stored tree, or no signing key: say so plainly."""
+    try:
+        yield
+    except ChainForkError as error:
+        raise HTTPException(409, f"the ledger cannot be proven: {error}") from error
+    except SigningKeyError as error:
+        raise HTTPException(503, f"checkpoints cannot be signed: {error}") from error
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")

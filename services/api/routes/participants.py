@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Request, Response
 
 from domain.casebook import casebook, status
-from domain.errors import UnknownParticipant
 from infra.logging import get_logger
 from services.access import authorize, visible_sites
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
@@ -69,19 +68,21 @@ def list_participants(ledger: LedgerDep, actor: ActorDep, as_of: AsOfDep = None
 
 
 def _readable(ledger: Any, actor: Any, participant_id: str, as_of: str | None) -> Any:
+    """The participant, if the actor may read their site (403 otherwise)."""
     participant = ledger.participant(participant_id, as_of=as_of)
-    sites = visible_sites(actor.role, actor.sites, "read_clinical")
-    if sites is not None and participant.site_id not in sites:
-        raise UnknownParticipant(f"participant {participant_id} is not enrolled at your sites")
+    authorize(actor.role, actor.sites, "read_clinical", participant.site_id)
     return participant
 
 
 @router.get("/{participant_id}")
 def read_casebook(participant_id: ParticipantId, ledger: LedgerDep, actor: ActorDep,
                   as_of: AsOfDep = None) -> dict[str, Any]:
-    """The casebook: the fold of the participant's effective entries, as of a recorded time."""
+    """The casebook: the fold of the participant's effective entries, as of a recorded time,
+    with the electronic signatures on it (valid or invalidated)."""
     participant = _readable(ledger, actor, participant_id, as_of)
-    return {**casebook(participant), "as_of": as_of}
+    return {**casebook(participant), "signatures": ledger.signatures_of(participant_id,
+                                                                        as_of=as_of),
+            "as_of": as_of}
 
 
 @router.get("/{participant_id}/events")

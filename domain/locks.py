@@ -1,0 +1,26 @@
+"""Locked data: a locked participant, or a locked database, refuses clinical writes (409)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.errors import RuleViolation
+
+
+@dataclass(frozen=True)
+class RecordLock:
+    """Who locked a record (the database or one participant), at which version, and why."""
+
+    by: str
+    role: str
+    reason: str
+    version: int
+
+
+def locked_refusal(subject: str, lock: RecordLock, locked_at: str) -> RuleViolation:
+    """The 409 for a write to locked data: who locked it, when and why, and the way out."""
+    return RuleViolation(
+        "locked",
+        f"{subject} is locked: locked by {lock.by} ({lock.role}) at {locked_at}, reason: "
+        f"{lock.reason}. Nothing can be written until a data manager unlocks it with a reason",
+    )

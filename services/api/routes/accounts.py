@@ -1,0 +1,124 @@
+"""Accounts (Part 11 §11.10(d), §11.100, §11.300): an administrator creates, changes, locks and
+deactivates them; every account holder changes their own password. Each change is an event."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Request
+
+from domain.account import Account
+from domain.errors import UnknownAccount
+from infra.logging import get_logger
+from services import accounts
+from services.api.deps import ActorDep, LedgerDep, author_of, request_id
+from services.api.schemas import (
+    AccountOut,
+    NewAccount,
+    PasswordChange,
+    PasswordResetByAdmin,
+    ReasonOnly,
+    RoleChange,
+    SitesChange,
+)
+from services.application import Actor
+
+router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
+log = get_logger("trial_ledger.accounts")
+Username = Annotated[str, Path(pattern=r"^[a-z][a-z0-9._-]{1,31}$")]
+
+
+def _changed(account: Account, actor: Actor, change: str) -> dict[str, Any]:
+    log.info("account_changed", user=actor.username, account=account.username, change=change)
+    return account.public_view()
+
+
+@router.post("/me/password", response_model=AccountOut)
+def change_my_password(body: Annotated[PasswordChange, Body()], ledger: LedgerDep,
+                       actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Change your own password with the current one; every token issued before stops working,
+    this one included."""
+    account = accounts.change_own_password(
+        ledger, actor.username, body.current_password.get_secret_value(),
+        body.new_password.get_secret_value(), request_id=request_id(request))
+    return _changed(account, actor, "password")
+
+
+@router.get("", response_model=list[AccountOut])
+def list_accounts(ledger: LedgerDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Every account ever created, deactivated ones included (usernames are never reused)."""
+    found = (ledger.account(username) for username in ledger.usernames())
+    return [account.public_view() for account in found if account is not None]
+
+
+@router.post("", status_code=201, response_model=AccountOut)
+def create_account(body: Annotated[NewAccount, Body()], ledger: LedgerDep, actor: ActorDep
+                   ) -> dict[str, Any]:
+    """Create an account with a first password the holder then changes."""
+    account = accounts.add_user(ledger, username=body.username, role=body.role,
+                                sites=body.sites, full_name=body.full_name,
+                                password=body.password.get_secret_value(), by=actor)
+    return _changed(account, actor, "created")
+
+
+@router.get("/{username}", response_model=AccountOut)
+def read_account(username: Username, ledger: LedgerDep, actor: ActorDep) -> dict[str, Any]:
+    account = ledger.account(username)
+    if account is None:
+        raise UnknownAccount(f"there is no account {username!r}")
+    return account.public_view()
+
+
+@router.post("/{username}/role", response_model=AccountOut)
+def change_role(username: Username, body: Annotated[RoleChange, Body()], ledger: LedgerDep,
+                actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Grant a role (replacing the current one), or revoke it with `role: null`."""
+    account = accounts.set_role(ledger, username, body.role, author_of(actor, request),
+                                body.reason)
+    return _changed(account, actor, "role")
+
+
+@router.post("/{username}/sites", response_model=AccountOut)
+def assign_sites(username: Username, body: Annotated[SitesChange, Body()], ledger: LedgerDep,
+                 actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Replace the sites the account works for."""
+    by = author_of(actor, request)
+    account = accounts.change_account(ledger, username,
+                                      lambda a: a.assign_sites(body.sites, by, body.reason))
+    return _changed(account, actor, "sites")
+
+
+@router.post("/{username}/lock", response_model=AccountOut)
+def lock_account(username: Username, body: Annotated[ReasonOnly, Body()], ledger: LedgerDep,
+                 actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Lock the account: it cannot sign in and its tokens stop working."""
+    by = author_of(actor, request)
+    account = accounts.change_account(ledger, username, lambda a: a.lock(by, body.reason))
+    return _changed(account, actor, "locked")
+
+
+@router.post("/{username}/unlock", response_model=AccountOut)
+def unlock_account(username: Username, body: Annotated[ReasonOnly, Body()], ledger: LedgerDep,
+                   actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Unlock the account (also after a lockout) and reset its failure count."""
+    by = author_of(actor, request)
+    account = accounts.change_account(ledger, username, lambda a: a.unlock(by, body.reason))
+    return _changed(account, actor, "unlocked")
+
+
+@router.post("/{username}/deactivate", response_model=AccountOut)
+def deactivate_account(username: Username, body: Annotated[ReasonOnly, Body()],
+                       ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Close the account for good; its username is never given to anyone else."""
+    by = author_of(actor, request)
+    account = accounts.change_account(ledger, username, lambda a: a.deactivate(by, body.reason))
+    return _changed(account, actor, "deactivated")
+
+
+@router.post("/{username}/password", response_model=AccountOut)
+def reset_password(username: Username, body: Annotated[PasswordResetByAdmin, Body()],
+                   ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Set a temporary password: the holder must choose a new one before signing in."""
+    account = accounts.reset_password(ledger, username, body.new_password.get_secret_value(),
+                                      author_of(actor, request), body.reason)
+    return _changed(account, actor, "password reset")

@@ -1,0 +1,45 @@
+"""Electronic signatures on a casebook (Part 11 §11.50, §11.70, §11.200): an investigator of
+the participant's site signs with a meaning and the password again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+
+from infra.logging import get_logger
+from services.access import authorize
+from services.api.deps import ActorDep, AsOfDep, LedgerDep, author_of, request_id
+from services.api.routes.participants import ParticipantId, _readable
+from services.api.schemas import SignatureRequest
+from services.authentication import authenticate
+
+router = APIRouter(prefix="/api/v1/participants", tags=["signatures"])
+log = get_logger("trial_ledger.signatures")
+
+
+@router.post("/{participant_id}/signatures", status_code=201)
+def sign_casebook(participant_id: ParticipantId, body: Annotated[SignatureRequest, Body()],
+                  ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Sign the casebook as it stands; a wrong password is 401 and counts toward the lockout."""
+    participant = ledger.participant(participant_id)
+    authorize(actor.role, actor.sites, "sign_casebook", participant.site_id)
+    account = authenticate(ledger, actor.username, body.password.get_secret_value(),
+                           purpose="signature", request_id=request_id(request))
+    signature = ledger.sign_casebook(
+        participant_id, full_name=account.full_name, meaning=body.meaning,
+        by=author_of(actor, request),
+        today=datetime.now(UTC).date())
+    log.info("casebook_signed", user=actor.username, participant=participant_id,
+             covers_version=signature["covers_version"])
+    return signature
+
+
+@router.get("/{participant_id}/signatures")
+def list_signatures(participant_id: ParticipantId, ledger: LedgerDep, actor: ActorDep,
+                    as_of: AsOfDep = None) -> list[dict[str, Any]]:
+    """Every signature with its status: `invalidated` (and by which event) once a later entry
+    changed what was signed."""
+    _readable(ledger, actor, participant_id, as_of)
+    return ledger.signatures_of(participant_id, as_of=as_of)
