@@ -7,6 +7,7 @@ the effective view.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -197,6 +198,15 @@ class Participant(BaseAggregate[str]):
                    if target.type == "CasebookSigned" else "unlock the participant instead"),
             )
 
+    def trial_copy(self) -> Participant:
+        """A cheap copy to try an entry on: `apply_entry` only rebinds attributes of entries and
+        signatures (never mutates shared lists), so shallow copies of those suffice."""
+        trial = copy.copy(self)
+        trial.entries = {key: copy.copy(entry) for key, entry in self.entries.items()}
+        trial.signatures = [copy.copy(signature) for signature in self.signatures]
+        trial._pending_events = []
+        return trial
+
     # -- folding -------------------------------------------------------------------------
 
     def apply_entry(self, event: Participant.Event) -> None:
@@ -221,11 +231,11 @@ class Participant(BaseAggregate[str]):
             target = self.entries[event.data["corrects"]]
             target.data = dict(event.data["data"])
             target.occurred_on = occurred_on
-            target.corrected_by.append(event.event_id)
+            target.corrected_by = [*target.corrected_by, event.event_id]
             if target.type == "ParticipantEnrolled":
                 self.site_id = str(target.data["site_id"])
         elif type_name == "EntryVoided":
-            self.entries[event.data["voids"]].voided_by = event.event_id
+            self.entries[event.data["voids"]].voided_by = event.event_id  # on trial copies too
         if type_name in RECORD_KEEPING_TYPES:
             self.apply_record_keeping(event)
         else:
@@ -236,8 +246,8 @@ class Participant(BaseAggregate[str]):
     def apply_record_keeping(self, event: Participant.Event) -> None:
         type_name = type(event).__name__
         if type_name == "CasebookSigned":
-            self.signatures.append(Signature(event.event_id, event.originator_version,
-                                             **event.data))
+            self.signatures = [*self.signatures,
+                               Signature(event.event_id, event.originator_version, **event.data)]
         elif type_name == "ParticipantLocked":
             self.lock = RecordLock(event.actor, event.role, event.reason or "",
                                    event.originator_version)

@@ -7,7 +7,6 @@ correction that would move a dose before enrollment is refused like a new dose w
 
 from __future__ import annotations
 
-import copy
 from datetime import date
 
 from pydantic import ValidationError
@@ -94,7 +93,7 @@ def check_entry(participant: Participant, entry: NewEntry, *, today: date) -> No
         _check_correction_target(participant, entry)
     elif entry.type == "EntryVoided":
         _check_void_target(participant, entry)
-    trial = copy.deepcopy(participant)
+    trial = participant.trial_copy()
     trial.apply_entry(
         Participant.event_class(entry.type)(
             originator_id=participant.id,

@@ -14,6 +14,12 @@ from domain.response.measures import measure_targets
 from infra.ledger.store import ChainRow
 
 
+TIMELINE_TYPES = frozenset({"TumorAssessed", "DoseAdministered", "TACEPerformed",
+                            "EntryCorrected", "EntryVoided"})
+"""Events that can change a participant's response timeline: reads themselves, and treatment
+start (which picks the baseline read); corrections and voids of either."""
+
+
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 

@@ -8,7 +8,6 @@ leaves nothing of that batch behind. Either way every event is applied once.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,11 +93,11 @@ class Projector:
             return BatchResult(0, start)
         end = stored[-1].position
         states = dict(self._states)
+        chains = {c.position: c for c in self.store.chain_between(start, end)}
         try:
             with self.engine.begin() as conn:
                 self._claim(conn, generation, start, end)
-                for row in stored:
-                    self._apply(conn, generation, row, states)
+                self._apply_batch(conn, generation, stored, chains, states)
         except Superseded:
             self._states = {}
             return BatchResult(0, start)
@@ -146,29 +145,39 @@ class Projector:
             return None
         return before
 
-    def _apply(self, conn: Connection, generation: int, stored: Any,
-               states: dict[str, Any]) -> None:
-        chain = self.store.chain_at(stored.position)
-        if chain is None:
-            raise RuntimeError(f"event at position {stored.position} has no chain row")
-        event = self.ledger.mapper.to_domain_event(stored.as_stored_event())
-        before = self._state_before(stored.stream_id, stored.version, states)
-        conn.execute(audit_feed.insert().values(generation=generation,
-                                                **fold.audit_row(event, chain, before)))
-        after = copy.deepcopy(before) if before is not None else None
-        after = event.mutate(after)
-        states[stored.stream_id] = after
-        if not isinstance(event, Participant.Event):
-            return
-        summary = fold.summary_row(after, stored.position)
-        conn.execute(participant_summaries.delete().where(
-            participant_summaries.c.generation == generation,
-            participant_summaries.c.participant_id == after.id))
-        conn.execute(participant_summaries.insert().values(generation=generation, **summary))
-        conn.execute(response_timelines.delete().where(
-            response_timelines.c.generation == generation,
-            response_timelines.c.participant_id == after.id))
-        timeline = fold.timeline_rows(after, stored.position)
-        if timeline:
-            conn.execute(response_timelines.insert(),
-                         [{"generation": generation, **row} for row in timeline])
+    def _apply_batch(self, conn: Connection, generation: int, stored: list[Any],
+                     chains: dict[int, Any], states: dict[str, Any]) -> None:
+        """Audit rows for every event; summaries and timelines once per participant, from its
+        state after its last event in the batch (the same rows as event by event)."""
+        audit_rows: list[dict[str, Any]] = []
+        touched: dict[str, int] = {}
+        rescanned: dict[str, int] = {}
+        for row in stored:
+            chain = chains.get(row.position)
+            if chain is None:
+                raise RuntimeError(f"event at position {row.position} has no chain row")
+            event = self.ledger.mapper.to_domain_event(row.as_stored_event())
+            before = self._state_before(row.stream_id, row.version, states)
+            audit_rows.append({"generation": generation, **fold.audit_row(event, chain, before)})
+            # Folded in place: `before` is this projector's own copy, dropped if the batch fails.
+            states[row.stream_id] = event.mutate(before)
+            if isinstance(event, Participant.Event):
+                touched[row.stream_id] = row.position
+                if type(event).__name__ in fold.TIMELINE_TYPES:
+                    rescanned[row.stream_id] = row.position
+        conn.execute(audit_feed.insert(), audit_rows)
+        for participant_id, position in touched.items():
+            participant = states[participant_id]
+            conn.execute(participant_summaries.delete().where(
+                participant_summaries.c.generation == generation,
+                participant_summaries.c.participant_id == participant_id))
+            conn.execute(participant_summaries.insert().values(
+                generation=generation, **fold.summary_row(participant, position)))
+        for participant_id, position in rescanned.items():
+            conn.execute(response_timelines.delete().where(
+                response_timelines.c.generation == generation,
+                response_timelines.c.participant_id == participant_id))
+            timeline = fold.timeline_rows(states[participant_id], position)
+            if timeline:
+                conn.execute(response_timelines.insert(),
+                             [{"generation": generation, **r} for r in timeline])

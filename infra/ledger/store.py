@@ -85,6 +85,14 @@ class LedgerStore:
             row = conn.execute(query).first()
         return _chain_row(row) if row else None
 
+    def chain_between(self, after: int, last: int) -> list[ChainRow]:
+        """Chain rows with `after` < position <= `last`, in position order."""
+        query = sa.select(ledger_chain).where(ledger_chain.c.position > after,
+                                              ledger_chain.c.position <= last)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(ledger_chain.c.position)).all()
+        return [_chain_row(r) for r in rows]
+
     def chain_for_event(self, stream_id: str, version: int) -> ChainRow | None:
         query = sa.select(ledger_chain).where(
             ledger_chain.c.stream_id == stream_id, ledger_chain.c.version == version

@@ -91,3 +91,42 @@ def test_a_correction_changes_the_casebook_only_from_its_recorded_time(ledger: T
     assert [d["occurred_on"] for d in after_fix["doses"]["camrelizumab"]] == [
         "2026-01-16", "2026-02-05"]
     assert date.fromisoformat(after_fix["treatment_start_on"]) == date(2026, 1, 14)
+
+
+def test_endpoints_as_of_a_recorded_time_equal_a_replay(ledger: TrialLedger,
+                                                        engine: sa.Engine) -> None:
+    """Study-wide: endpoints from the point-in-time participants equal those from a replay."""
+    from datetime import UTC, datetime
+
+    from domain.outcomes import study_endpoints
+    from infra.ledger.chain import parse_recorded_at
+
+    recorded = []
+    for n, (pd_day, death) in enumerate([(None, None), ("2026-05-20", None),
+                                         (None, "2026-04-10")]):
+        pid = f"HCC-01-{n:03d}"
+        recorded.append(post(ledger, pid, story.enrollment()))
+        post(ledger, pid, story.scan("2026-01-11", baseline=True, recist_mm=[50, 30],
+                                     mrecist_mm=[40, 25]))
+        post(ledger, pid, story.tace("2026-01-12"))
+        recorded.append(post(ledger, pid, story.scan("2026-02-23", baseline=False,
+                                                     recist_mm=[40, 25], mrecist_mm=[10, 5])))
+        recorded.append(post(ledger, pid, story.scan("2026-04-06", baseline=False,
+                                                     recist_mm=[38, 24], mrecist_mm=[8, 4])))
+        if pd_day:
+            recorded.append(post(ledger, pid, story.scan(pd_day, baseline=False,
+                                                         recist_mm=[60, 40],
+                                                         mrecist_mm=[30, 25])))
+        if death:
+            recorded.append(post(ledger, pid, story.death(death)))
+    cutoff = date(2026, 6, 30)
+    for as_of in [r.recorded_at for r in recorded]:
+        moment = parse_recorded_at(as_of)
+        ids = [pid for pid, _ in ledger.participant_ids(as_of=as_of)]
+        by_ledger = [ledger.participant(pid, as_of=as_of) for pid in ids]
+        by_replay = [p for p in (_replay(ledger, engine, pid, as_of) for pid in ids) if p]
+        for criterion in ("RECIST 1.1", "mRECIST"):
+            assert study_endpoints(by_ledger, criterion, cutoff, moment) == study_endpoints(
+                by_replay, criterion, cutoff, moment)
+    final = study_endpoints(by_ledger, "mRECIST", cutoff, datetime.now(UTC))
+    assert final["best_overall_response"]["PR"] + final["best_overall_response"]["CR"] >= 2

@@ -187,3 +187,18 @@ def test_route_must_match_the_drug() -> None:
     with pytest.raises(ValueError, match="camrelizumab is given IV, not oral"):
         CATALOGUE["DoseAdministered"].payload.model_validate(
             {"drug": "camrelizumab", "dose_mg": 200, "route": "oral"})
+
+
+def test_a_refused_entry_leaves_the_participant_exactly_as_it_was() -> None:
+    p = enrolled()
+    dose = record(p, story.camrelizumab("2026-01-12", dose_mg=20))
+    record(p, story.death("2026-03-01"))
+    before = casebook(p), p.version, {k: (e.data, e.occurred_on, list(e.corrected_by),
+                                          e.voided_by) for k, e in p.entries.items()}
+    with pytest.raises(RuleViolation):  # the corrected date would fall after death
+        record(p, story.correction(dose.event_id, "2026-03-05", story.camrelizumab("x")["data"]))
+    with pytest.raises(RuleViolation):  # voiding the death would be fine, but not twice dead
+        record(p, story.death("2026-02-01"))
+    after = casebook(p), p.version, {k: (e.data, e.occurred_on, list(e.corrected_by),
+                                         e.voided_by) for k, e in p.entries.items()}
+    assert after == before and p.pending_events[-1].originator_version == p.version
