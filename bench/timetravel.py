@@ -97,6 +97,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.ingest import fresh_store as ingest_fresh_store
 from domain.events import CATALOGUE
 from domain.participant import NewEntry, Participant
 from tests import story
@@ -356,37 +357,10 @@ def _require_loopback(url: str) -> None:
 
 @contextlib.contextmanager
 def fresh_store(kind: str, pg_admin_url: str, label: str, workdir: Path) -> Iterator[str]:
-    """A new, empty store's URL; the SQLite file or the database is removed afterwards."""
-    if kind == "sqlite":
-        path = workdir / f"{label}.db"
-        try:
-            yield f"sqlite:///{path}"
-        finally:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                with contextlib.suppress(FileNotFoundError):
-                    Path(f"{path}{suffix}").unlink()
-        return
-
-    import psycopg
-    from psycopg import sql
-    from sqlalchemy.engine import make_url
-
-    dbname = f"bench_tt_{secrets.token_hex(5)}_{label}"
-    with psycopg.connect(pg_admin_url, autocommit=True, connect_timeout=10) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    _log(f"created database {dbname}")
-    try:
-        url = make_url(pg_admin_url).set(drivername="postgresql", database=dbname)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        try:
-            with psycopg.connect(pg_admin_url, autocommit=True, connect_timeout=10) as admin:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                              .format(sql.Identifier(dbname)))
-            _log(f"dropped database {dbname}")
-        except Exception as error:  # noqa: BLE001 - cleanup must not hide the real outcome
-            print(f"warning: could not drop database {dbname}: {error}", file=sys.stderr)
-
+    """A new, empty store's URL (bench.ingest's helper); removed afterwards."""
+    with ingest_fresh_store(kind, pg_admin_url, f"tt_{label}", workdir) as store:
+        _log(f"using {store.get('dbname') or store['url']}")
+        yield store["url"]
 
 @dataclass
 class Opened:
