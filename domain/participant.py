@@ -151,6 +151,11 @@ class Participant(BaseAggregate[str]):
 
         self.check_not_record_keeping_target(entry)
         rules.check_entry(self, entry, today=today)
+        self.append(entry)
+
+    def append(self, entry: NewEntry) -> None:
+        """Trigger the event for an entry the rules have accepted (`record` checks, then
+        calls this; a fold of already-validated history may call it directly)."""
         fields = entry.event_fields(self.site_id)
         if entry.type == "EntryCorrected":
             # Store the corrected data in the same canonical form as the original entry.

@@ -1401,7 +1401,5 @@ def fold_plan(plan: TrialPlan) -> list[Participant]:
             participants[event.participant_id] = Participant.enroll(
                 event.participant_id, entry, today=event.entered_on)
         else:
-            participant = participants[event.participant_id]
-            participant.trigger_event(Participant.event_class(event.type),
-                                      **entry.event_fields(participant.site_id))
+            participants[event.participant_id].append(entry)
     return list(participants.values())
