@@ -100,6 +100,8 @@ def _record_keeping(type_name: str, data: dict[str, Any]) -> list[Change]:
         return [_change("signature", None, f"{data['full_name']} ({data['signer']}): "
                                            f"{data['meaning']}; covers version "
                                            f"{data['covers_version']}")]
+    if type_name == "ParticipantTransferred":
+        return [_change("site_id", data["from_site"], data["to_site"])]
     return [_change("locked", type_name != "ParticipantLocked", type_name == "ParticipantLocked")]
 
 

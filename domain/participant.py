@@ -20,7 +20,8 @@ from domain.ledger_event import Author, LedgerEvent
 from domain.locks import RecordLock
 from domain.signature import Signature
 
-RECORD_KEEPING_TYPES = frozenset({"CasebookSigned", "ParticipantLocked", "ParticipantUnlocked"})
+RECORD_KEEPING_TYPES = frozenset({"CasebookSigned", "ParticipantLocked", "ParticipantUnlocked",
+                                  "ParticipantTransferred"})
 """Events about the record, not the patient: not postable, never corrected, never signed over."""
 
 
@@ -127,6 +128,10 @@ class Participant(BaseAggregate[str]):
     class ParticipantUnlocked(Event):
         pass
 
+    class ParticipantTransferred(Event):
+        """data: from_site, to_site. A data manager's move of the participant's care to
+        another site (the enrolment's site is history and stays as entered)."""
+
     @classmethod
     def event_class(cls, type_name: str) -> type[Participant.Event]:
         if type_name not in CATALOGUE:
@@ -187,6 +192,28 @@ class Participant(BaseAggregate[str]):
         self.trigger_event(self.ParticipantUnlocked, occurred_on=on.isoformat(), data={},
                            **by.fields(reason, self.site_id))
 
+    def transfer(self, to_site: str, *, on: date, by: Author, reason: str) -> None:
+        """Move the participant to another site: from then on that site's staff enter and
+        read the data, and the old site's staff no longer see it."""
+        if to_site == self.site_id:
+            raise RuleViolation("same_site", f"participant {self.id} is already at site "
+                                             f"{to_site}")
+        self.trigger_event(self.ParticipantTransferred, occurred_on=on.isoformat(),
+                           data={"from_site": self.site_id, "to_site": to_site},
+                           **by.fields(reason, self.site_id))
+
+    def corrected_site(self, entry: NewEntry) -> str | None:
+        """The new site a correction would give the participant by correcting the enrolment's
+        `site_id`, or None when it leaves the site alone."""
+        if entry.type != "EntryCorrected":
+            return None
+        data = entry.data.model_dump()
+        target = self.entries.get(str(data.get("corrects") or ""))
+        if target is None or target.type != "ParticipantEnrolled":
+            return None
+        new_site = (data.get("data") or {}).get("site_id")
+        return str(new_site) if new_site is not None and new_site != self.site_id else None
+
     def check_not_record_keeping_target(self, entry: NewEntry) -> None:
         """A signature or a lock is never corrected or voided (it would rewrite what was signed
         or who locked); a later entry invalidates a signature, an unlock ends a lock."""
@@ -221,6 +248,7 @@ class Participant(BaseAggregate[str]):
             self.site_id: str = str(event.data["site_id"])
             self.signatures: list[Signature] = []
             self.lock: RecordLock | None = None
+            self.transferred = False
         occurred_on = date.fromisoformat(event.occurred_on)
         self.entries[event.event_id] = Entry(
             event_id=event.event_id,
@@ -237,7 +265,7 @@ class Participant(BaseAggregate[str]):
             target.data = dict(event.data["data"])
             target.occurred_on = occurred_on
             target.corrected_by = [*target.corrected_by, event.event_id]
-            if target.type == "ParticipantEnrolled":
+            if target.type == "ParticipantEnrolled" and not self.transferred:
                 self.site_id = str(target.data["site_id"])
         elif type_name == "EntryVoided":
             self.entries[event.data["voids"]].voided_by = event.event_id  # on trial copies too
@@ -256,6 +284,9 @@ class Participant(BaseAggregate[str]):
         elif type_name == "ParticipantLocked":
             self.lock = RecordLock(event.actor, event.role, event.reason or "",
                                    event.originator_version)
+        elif type_name == "ParticipantTransferred":
+            self.site_id = str(event.data["to_site"])
+            self.transferred = True
         else:
             self.lock = None
 

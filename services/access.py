@@ -17,7 +17,7 @@ from domain.account import ROLES
 Scope = Literal["own", "all"]
 Action = Literal[
     "write_clinical", "read_clinical", "sign_casebook", "lock_data", "read_study",
-    "read_audit", "verify_ledger", "manage_accounts", "own_account",
+    "read_audit", "verify_ledger", "manage_accounts", "own_account", "transfer_participant",
 ]
 
 ACCESS: dict[Action, dict[str, Scope]] = {
@@ -28,6 +28,7 @@ ACCESS: dict[Action, dict[str, Scope]] = {
     },
     "sign_casebook": {"investigator": "own"},
     "lock_data": {"data_manager": "all"},
+    "transfer_participant": {"data_manager": "all"},
     "read_study": {
         "site_coordinator": "all", "investigator": "all", "monitor": "all",
         "data_manager": "all", "auditor": "all",
@@ -76,6 +77,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", f"{P}/signatures", "sign_casebook", site_bound=True),
     Endpoint("POST", f"{P}/lock", "lock_data", site_bound=True),
     Endpoint("POST", f"{P}/unlock", "lock_data", site_bound=True),
+    Endpoint("POST", f"{P}/transfer", "transfer_participant", site_bound=True),
     Endpoint("GET", "/api/v1/study", "read_study"),
     Endpoint("POST", "/api/v1/study/cutoffs", "lock_data"),
     Endpoint("POST", "/api/v1/study/lock", "lock_data"),
@@ -164,7 +166,8 @@ def render_markdown() -> str:
         "",
         ("Every route needs a bearer token (401 without one, or when the token expired or was "
          "revoked) except the public ones. `own sites`: only participants of the account's "
-         "sites, 403 for others; `own sites (filtered)`: the answer leaves out other sites; "
+         "sites; another site's participant gets the same 404 as one that does not exist; "
+         "`own sites (filtered)`: the answer leaves out other sites; "
          "`403`: refused for that role. The role and sites come from the account as it "
          "stands, never from the token."),
         "",

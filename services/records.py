@@ -133,6 +133,14 @@ class RecordKeeping(Application[str]):
         return self.update_participant(
             participant_id, lambda p: p.unlock_record(on=today, by=by, reason=reason))
 
+    def transfer_participant(self, participant_id: str, to_site: str, by: Author, reason: str,
+                             today: date) -> RecordedEvent:
+        """A data manager moves the participant to another site (a locked record refuses)."""
+        def transfer(participant: Participant) -> None:
+            self.check_writable(participant_id, participant)
+            participant.transfer(to_site, on=today, by=by, reason=reason)
+        return self.update_participant(participant_id, transfer)
+
     def sign_casebook(self, participant_id: str, *, full_name: str, meaning: str,
                       by: Author, today: date) -> dict[str, Any]:
         """Sign the stream as it stands: its version and chain hash go into the signature."""

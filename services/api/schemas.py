@@ -145,3 +145,9 @@ class CutoffDeclaration(Strict):
     name: str = Field(description="A name analyses can ask for, e.g. primary-analysis.")
     cutoff_on: date
     reason: Reason
+
+
+class SiteTransfer(Strict):
+    to_site: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,15}$")] = Field(
+        description="The site that takes over the participant's care and data entry.")
+    reason: Reason

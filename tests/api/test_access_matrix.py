@@ -3,7 +3,8 @@
 Expectations come from the one table in services/access.py (the one docs/access-matrix.md is
 rendered from): for every role, and without a token, every endpoint on a participant of the
 caller's own site and of another site must answer 2xx when the table allows it, else 403 (401
-without a token). Each endpoint has a request builder here that sets up what the call needs
+without a token); a participant at a site the caller may not read answers 404, exactly as an
+unknown participant does. Each endpoint has a request builder here that sets up what the call needs
 (as a data manager or administrator) and undoes what would disturb the next call.
 """
 
@@ -79,6 +80,17 @@ def _unlock_after(walk: Walk, lock_path: str, unlock_path: str) -> Call:
                 cleanup=walk.undo_if(unlock_path, done=False))
 
 
+def _transfer_and_back(walk: Walk, participant_id: str) -> Call:
+    home = next(site for site, pid in PARTICIPANTS.items() if pid == participant_id)
+    path = f"/api/v1/participants/{participant_id}/transfer"
+
+    def back(status: int) -> None:
+        if status == 201:
+            response = send(walk.api, "POST", path, "dm", {"to_site": home, "reason": "matrix"})
+            assert response.status_code == 201, response.text
+    return Call("POST", path, {"to_site": "S09", "reason": "matrix"}, cleanup=back)
+
+
 BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/health"): lambda w, p: Call("GET", "/health"),
     ("GET", "/openapi.json"): lambda w, p: Call("GET", "/openapi.json"),
@@ -128,6 +140,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("POST", f"{P}/lock"): lambda w, p: Call(
         "POST", f"/api/v1/participants/{p}/lock", {"reason": "matrix"},
         cleanup=w.undo_if(f"/api/v1/participants/{p}/unlock", done=True)),
+    ("POST", f"{P}/transfer"): _transfer_and_back,
     ("POST", f"{P}/unlock"): lambda w, p: _unlock_after(
         w, f"/api/v1/participants/{p}/lock", f"/api/v1/participants/{p}/unlock"),
     ("GET", "/api/v1/study"): lambda w, p: Call("GET", "/api/v1/study"),
@@ -165,14 +178,20 @@ def _locked_account(walk: Walk) -> Call:
 
 
 def expected(user: str | None, endpoint: Endpoint, site: str | None) -> str:
-    """'2xx', '401' or '403', as the table says."""
+    """'2xx', '401', '403' or '404', as the table says."""
     if endpoint.action == "public":
         return "2xx"
     if user is None:
         return "401"
     role, sites = USERS[user]
     scope = scope_of(role, endpoint.action)
-    if scope is None or (scope == "own" and site is not None and site not in sites):
+    if scope is None:
+        return "403"
+    if site is not None and endpoint.site_bound:
+        reads = scope_of(role, "read_clinical")
+        if reads is None or (reads == "own" and site not in sites):
+            return "404"
+    if scope == "own" and site is not None and site not in sites:
         return "403"
     return "2xx"
 

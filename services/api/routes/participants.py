@@ -7,11 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Request, Response
 
 from domain.casebook import casebook, status
+from domain.errors import RuleViolation, UnknownParticipant
+from domain.participant import NewEntry, Participant
 from infra.logging import get_logger
-from services.access import authorize, visible_sites
+from services.access import AccessDenied, Action, authorize, visible_sites
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
 from services.api.schemas import EventSubmission, ParticipantSummary, RecordedEventOut
-from services.application import Submission
+from services.application import Actor, Submission, TrialLedger
 
 router = APIRouter(prefix="/api/v1/participants", tags=["participants"])
 log = get_logger("trial_ledger.events")
@@ -33,12 +35,16 @@ def post_event(
     ledger: LedgerDep, actor: ActorDep, request: Request, response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    """Record one trial action as an immutable, hash-chained event."""
-    if body.type == "ParticipantEnrolled":
-        site_id = body.data.site_id
+    """Record one trial action as an immutable, hash-chained event.
+
+    The caller's right to the participant's real site is checked before any rule runs, so a
+    participant at a site the caller may not read answers exactly as an unknown one does."""
+    existing = visible_participant(ledger, actor, participant_id, None, "write_clinical",
+                                   enrolling=body.type == "ParticipantEnrolled")
+    if existing is None:
+        authorize(actor.role, actor.sites, "write_clinical", body.data.site_id)
     else:
-        site_id = ledger.participant(participant_id).site_id
-    authorize(actor.role, actor.sites, "write_clinical", site_id)
+        check_site_change(existing, actor, body)
     submission = Submission(body.type, body.occurred_on, body.data, body.reason,
                             body.expected_version)
     recorded, appended = ledger.record_participant_event(
@@ -67,10 +73,64 @@ def list_participants(ledger: LedgerDep, actor: ActorDep, as_of: AsOfDep = None
     return summaries
 
 
-def _readable(ledger: Any, actor: Any, participant_id: str, as_of: str | None) -> Any:
-    """The participant, if the actor may read their site (403 otherwise)."""
-    participant = ledger.participant(participant_id, as_of=as_of)
-    authorize(actor.role, actor.sites, "read_clinical", participant.site_id)
+def not_visible(participant_id: str, as_of: str | None, *, writing: bool = False
+                ) -> UnknownParticipant:
+    """The one answer for a participant that does not exist and for one at a site the caller
+    may not see: the same status and the same words, so a refusal tells a stranger nothing."""
+    when = f" as of {as_of}" if as_of else ""
+    hint = ": check the id, or post ParticipantEnrolled first" if writing else ""
+    return UnknownParticipant(
+        f"participant {participant_id} is not enrolled{when} at a site you may access{hint}")
+
+
+def visible_participant(ledger: TrialLedger, actor: Actor, participant_id: str,
+                        as_of: str | None, action: Action, *, enrolling: bool = False
+                        ) -> Participant | None:
+    """The participant if the actor may `action` at their site. An unknown participant is
+    None when `enrolling` (a new one may be enrolled), else the same 404 as a participant at
+    a site the actor may not read. Readable but not allowed to `action`: 403."""
+    writing = action == "write_clinical"
+    try:
+        participant = ledger.participant(participant_id, as_of=as_of)
+    except UnknownParticipant:
+        if enrolling:
+            return None
+        raise not_visible(participant_id, as_of, writing=writing) from None
+    try:
+        authorize(actor.role, actor.sites, "read_clinical", participant.site_id)
+    except AccessDenied:
+        if enrolling:
+            raise RuleViolation("participant_id_taken", f"participant id {participant_id} is "
+                                "already in use: choose another id") from None
+        raise not_visible(participant_id, as_of, writing=writing) from None
+    authorize(actor.role, actor.sites, action, participant.site_id)
+    return participant
+
+
+def check_site_change(participant: Participant, actor: Actor, body: Any) -> None:
+    """Only a data manager may change which site a participant belongs to: by correcting a
+    wrongly entered enrolment site, or by a transfer (its own event naming both sites)."""
+    if body.type != "EntryCorrected":
+        return
+    probe = NewEntry(event_id="", type=body.type, occurred_on=body.occurred_on,
+                     data=body.data, reason=body.reason, actor=actor.username, role=actor.role)
+    new_site = participant.corrected_site(probe)
+    if new_site is not None:
+        try:
+            authorize(actor.role, actor.sites, "transfer_participant", new_site)
+        except AccessDenied:
+            raise AccessDenied(
+                f"correcting the enrolment's site_id would move participant {participant.id} "
+                f"from {participant.site_id} to {new_site}: only a data manager may change a "
+                "participant's site (POST .../transfer for a move of care)") from None
+
+
+def _readable(ledger: TrialLedger, actor: Actor, participant_id: str, as_of: str | None
+              ) -> Participant:
+    """The participant, if the actor may read their site; otherwise the same 404 as for a
+    participant that does not exist."""
+    participant = visible_participant(ledger, actor, participant_id, as_of, "read_clinical")
+    assert participant is not None
     return participant
 
 

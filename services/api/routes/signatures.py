@@ -9,9 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 
 from infra.logging import get_logger
-from services.access import authorize
 from services.api.deps import ActorDep, AsOfDep, LedgerDep, author_of, request_id
-from services.api.routes.participants import ParticipantId, _readable
+from services.api.routes.participants import ParticipantId, _readable, visible_participant
 from services.api.schemas import SignatureRequest
 from services.authentication import authenticate
 
@@ -23,8 +22,7 @@ log = get_logger("trial_ledger.signatures")
 def sign_casebook(participant_id: ParticipantId, body: Annotated[SignatureRequest, Body()],
                   ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
     """Sign the casebook as it stands; a wrong password is 401 and counts toward the lockout."""
-    participant = ledger.participant(participant_id)
-    authorize(actor.role, actor.sites, "sign_casebook", participant.site_id)
+    visible_participant(ledger, actor, participant_id, None, "sign_casebook")
     account = authenticate(ledger, actor.username, body.password.get_secret_value(),
                            purpose="signature", request_id=request_id(request))
     signature = ledger.sign_casebook(

@@ -10,10 +10,9 @@ from fastapi import APIRouter, Body, Request
 
 from domain.study import STUDY_STREAM_ID
 from infra.logging import get_logger
-from services.access import authorize
 from services.api.deps import ActorDep, AsOfDep, LedgerDep, author_of
-from services.api.routes.participants import ParticipantId
-from services.api.schemas import CutoffDeclaration, ReasonOnly, RecordedEventOut
+from services.api.routes.participants import ParticipantId, visible_participant
+from services.api.schemas import CutoffDeclaration, ReasonOnly, RecordedEventOut, SiteTransfer
 from services.application import TrialLedger
 
 router = APIRouter(prefix="/api/v1", tags=["cutoffs and locks"])
@@ -81,7 +80,7 @@ def unlock_database(body: Annotated[ReasonOnly, Body()], ledger: LedgerDep, acto
 def lock_participant(participant_id: ParticipantId, body: Annotated[ReasonOnly, Body()],
                      ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
     """Lock one participant's data: clinical writes to it are 409 until unlocked."""
-    authorize(actor.role, actor.sites, "lock_data", ledger.participant(participant_id).site_id)
+    visible_participant(ledger, actor, participant_id, None, "lock_data")
     recorded = ledger.lock_participant(participant_id, author_of(actor, request), body.reason,
                                        _today())
     log.info("participant_locked", user=actor.username, participant=participant_id)
@@ -93,9 +92,24 @@ def lock_participant(participant_id: ParticipantId, body: Annotated[ReasonOnly, 
 def unlock_participant(participant_id: ParticipantId, body: Annotated[ReasonOnly, Body()],
                        ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
     """Unlock one participant's data, with the reason."""
-    authorize(actor.role, actor.sites, "lock_data", ledger.participant(participant_id).site_id)
+    visible_participant(ledger, actor, participant_id, None, "lock_data")
     recorded = ledger.unlock_participant(participant_id, author_of(actor, request), body.reason,
                                          _today())
     log.info("participant_unlocked", user=actor.username, participant=participant_id)
     return recorded.as_dict()
 
+
+
+@router.post("/participants/{participant_id}/transfer", status_code=201,
+             response_model=RecordedEventOut)
+def transfer_participant(participant_id: ParticipantId, body: Annotated[SiteTransfer, Body()],
+                         ledger: LedgerDep, actor: ActorDep, request: Request
+                         ) -> dict[str, Any]:
+    """Move a participant's care and data entry to another site (data managers): recorded as
+    its own event naming both sites; the old site's staff no longer see the participant."""
+    visible_participant(ledger, actor, participant_id, None, "transfer_participant")
+    recorded = ledger.transfer_participant(participant_id, body.to_site,
+                                           author_of(actor, request), body.reason, _today())
+    log.info("participant_transferred", user=actor.username, participant=participant_id,
+             to_site=body.to_site)
+    return recorded.as_dict()
