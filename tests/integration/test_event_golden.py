@@ -110,6 +110,7 @@ def _record_keeping_events() -> dict[str, Any]:
                      by=Author("invest1", "investigator", "req-1"))
     participant.lock_record(on=date(2026, 2, 1), by=dm, reason="ready for analysis")
     participant.unlock_record(on=date(2026, 2, 1), by=dm, reason="query on AE1")
+    participant.transfer("S02", on=date(2026, 2, 1), by=dm, reason="moved to a nearer centre")
     events: dict[str, Any] = {}
     for aggregate in (account, study, security, participant):
         for event in aggregate.collect_events():
