@@ -12,13 +12,13 @@ TREATMENT_TYPES = ("DoseAdministered", "TACEPerformed")
 
 
 def treatment_start_on(participant: Participant) -> date | None:
-    """ENDPOINTS.md: the earliest date of any dose or TACE."""
+    """docs/rules.md: the earliest date of any dose or TACE."""
     dates = [e.occurred_on for e in participant.entries_of(*TREATMENT_TYPES)]
     return min(dates) if dates else None
 
 
 def last_known_alive_on(participant: Participant) -> date | None:
-    """ENDPOINTS.md: the latest occurred_on of any event other than a death."""
+    """docs/rules.md: the latest occurred_on of any event other than a death."""
     dates = [e.occurred_on for e in participant.effective_entries() if e.type != "ParticipantDied"]
     return max(dates) if dates else None
 

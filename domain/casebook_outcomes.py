@@ -1,6 +1,6 @@
 """The casebook's view of tumour response: assessments, best response, times to event.
 
-API.md casebook fields, over all data (no cutoff): every scan's read per criterion with how
+docs/api.md casebook fields, over all data (no cutoff): every scan's read per criterion with how
 it was used, best overall response per criterion, and OS / PFS / DOR as `T` objects.
 """
 
@@ -17,7 +17,7 @@ from domain.response.measures import measure_targets
 
 
 def casebook_outcomes(participant: Participant) -> dict[str, Any]:
-    """API.md casebook fields: `assessments`, `best_overall_response`, `time_to_event`."""
+    """docs/api.md casebook fields: `assessments`, `best_overall_response`, `time_to_event`."""
     outcome = participant_outcome(participant)
     by = outcome.by_criterion
     return {
@@ -85,7 +85,7 @@ def _best_view(outcome: CriterionOutcome) -> dict[str, Any]:
 
 
 def _time_view(value: TimeToEvent | None) -> dict[str, Any] | None:
-    """API.md `T`: days, event, censor_reason; None where the endpoint does not apply."""
+    """docs/api.md `T`: days, event, censor_reason; None where the endpoint does not apply."""
     if value is None:
         return None
     return {"days": value.days, "event": value.event, "censor_reason": value.censor_reason}

@@ -6,7 +6,7 @@ every rule is enforced and every event is hash-chained; a rule violation while s
 in this generator, never something to skip.
 
 The clinical model (`DiseaseCourse`, `_TumourKinetics`) aims at the published TACE +
-camrelizumab + apatinib results in VALIDATION.md: mRECIST ORR ~50-60 %, RECIST 1.1 ORR
+camrelizumab + apatinib results in docs/validation.md: mRECIST ORR ~50-60 %, RECIST 1.1 ORR
 ~30-35 %, DCR ~80-88 %, median PFS ~10-15 months, median OS ~20-24 months.
 """
 

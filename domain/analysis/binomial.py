@@ -1,4 +1,4 @@
-"""Exact binomial proportions: ORR and DCR with Clopper-Pearson 95% intervals (ENDPOINTS.md)."""
+"""Exact binomial proportions: ORR and DCR with Clopper-Pearson 95% intervals (docs/rules.md)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class Proportion:
 
 
 def clopper_pearson(count: int, n: int, confidence_level: float = CONFIDENCE_LEVEL) -> Proportion:
-    """ENDPOINTS.md "ORR"/"DCR": exact Clopper-Pearson interval via scipy's binomtest."""
+    """docs/rules.md "ORR"/"DCR": exact Clopper-Pearson interval via scipy's binomtest."""
     if n < 0 or not 0 <= count <= max(n, 0):
         raise ValueError(f"a proportion needs 0 <= count <= n, got {count}/{n}")
     if n == 0:

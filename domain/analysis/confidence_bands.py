@@ -1,4 +1,4 @@
-"""Pointwise Kaplan-Meier bands from Greenwood's variance (ENDPOINTS.md "Kaplan-Meier")."""
+"""Pointwise Kaplan-Meier bands from Greenwood's variance (docs/rules.md "Kaplan-Meier")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `GET /api/v1/endpoints` body for one criterion (API.md; ENDPOINTS.md "Endpoints")."""
+"""The `GET /api/v1/endpoints` body for one criterion (docs/api.md; docs/rules.md "Endpoints")."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ RESPONDERS: tuple[BestOverallResponse, ...] = ("CR", "PR")
 DISEASE_CONTROL: tuple[BestOverallResponse, ...] = ("CR", "PR", "SD")
 
 MONTHS_DECIMALS = 1
-"""Medians and their limits in months to 1 decimal, as oncology reports and API.md print them."""
+"""Medians and their limits in months to 1 decimal, as reports and docs/api.md print them."""
 RATE_DECIMALS = 4
 """Rates and their limits as fractions to 4 decimals (0.5789 = 57.89%)."""
 
@@ -46,7 +46,7 @@ def endpoints_report(
     as_of: datetime,
     transform: CITransform = KM_CI_TRANSFORM_DEFAULT,
 ) -> dict[str, Any]:
-    """The whole API.md endpoints body; KM sets are the treated with a time to event."""
+    """The whole docs/api.md endpoints body; KM sets are the treated with a time to event."""
     _check_consistent(summaries)
     treated = [s for s in summaries if s.treated]
     evaluable = [s for s in treated if s.evaluable]
@@ -97,7 +97,7 @@ def survival_block(
 
 
 def rfc3339(moment: datetime) -> str:
-    """API.md: times are RFC 3339 UTC with `Z`."""
+    """docs/api.md: times are RFC 3339 UTC with `Z`."""
     if moment.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -123,7 +123,7 @@ def _rate(estimate: SurvivalEstimate) -> dict[str, Any]:
 
 
 def _months(days: float | None) -> float | None:
-    """ENDPOINTS.md "Days": months = days / 30.4375, rounded for reporting."""
+    """docs/rules.md "Days": months = days / 30.4375, rounded for reporting."""
     return None if days is None else round(days / DAYS_PER_MONTH, MONTHS_DECIMALS)
 
 
@@ -136,6 +136,6 @@ def _check_consistent(summaries: Sequence[ParticipantSummary]) -> None:
     """Fail loudly on summaries that contradict the population and DOR rules."""
     for summary in summaries:
         if summary.evaluable and not summary.treated:
-            raise ValueError("an evaluable participant must be treated (ENDPOINTS.md populations)")
+            raise ValueError("an evaluable participant must be treated (docs/rules.md populations)")
         if summary.dor is not None and summary.best_overall_response not in RESPONDERS:
-            raise ValueError("DOR applies to confirmed responders only (ENDPOINTS.md DOR)")
+            raise ValueError("DOR applies to confirmed responders only (docs/rules.md DOR)")

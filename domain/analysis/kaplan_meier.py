@@ -1,4 +1,4 @@
-"""Product-limit survival curve, S(t) and landmark rates (ENDPOINTS.md "Kaplan-Meier")."""
+"""Product-limit survival curve, S(t) and landmark rates (docs/rules.md "Kaplan-Meier")."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def survival_at(curve: KaplanMeierCurve, t: float) -> SurvivalEstimate:
 
 
 def landmark_survival(curve: KaplanMeierCurve, months: float) -> SurvivalEstimate:
-    """ENDPOINTS.md "Rates at 6 and 12 months": S(t) at t = months x 30.4375 days."""
+    """docs/rules.md "Rates at 6 and 12 months": S(t) at t = months x 30.4375 days."""
     return survival_at(curve, months * DAYS_PER_MONTH)
 
 

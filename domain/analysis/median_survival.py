@@ -1,4 +1,4 @@
-"""Median survival and its Brookmeyer-Crowley interval (ENDPOINTS.md "Kaplan-Meier conventions")."""
+"""Median survival and its Brookmeyer-Crowley interval (docs/rules.md, "Kaplan-Meier")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Treatment-emergent adverse event tables (ENDPOINTS.md "Safety"; CTCAE v5 grades 1-5)."""
+"""Treatment-emergent adverse event tables (docs/rules.md "Safety"; CTCAE v5 grades 1-5)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def safety_report(
     *,
     cutoff: date | None = None,
 ) -> SafetyReport:
-    """ENDPOINTS.md "Safety": tables of treatment-emergent AEs (onset on/after treatment start)."""
+    """docs/rules.md "Safety": tables of treatment-emergent AEs (onset on/after treatment start)."""
     treated = {
         pid: start for pid, start in treatment_start_on.items() if cutoff is None or start <= cutoff
     }

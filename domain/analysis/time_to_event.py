@@ -1,4 +1,4 @@
-"""One participant's OS, PFS and DOR at a clinical cutoff (ENDPOINTS.md "Days" and "Endpoints")."""
+"""One participant's OS, PFS and DOR at a clinical cutoff (docs/rules.md "Days" and "Endpoints")."""
 
 from __future__ import annotations
 
@@ -46,12 +46,12 @@ class TimeToEvent:
 
     @property
     def months(self) -> float:
-        """ENDPOINTS.md "Days": months = days / 30.4375."""
+        """docs/rules.md "Days": months = days / 30.4375."""
         return self.days / DAYS_PER_MONTH
 
 
 def time_to_event_days(start: date, end: date) -> int:
-    """ENDPOINTS.md "Days": end - start + 1, so an event on the start date is day 1."""
+    """docs/rules.md "Days": end - start + 1, so an event on the start date is day 1."""
     if end < start:
         raise ValueError(f"an endpoint cannot end ({end}) before it starts ({start})")
     return (end - start).days + 1

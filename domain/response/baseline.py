@@ -1,4 +1,4 @@
-"""Checks a read must pass before it is recorded (ENDPOINTS.md, "Baseline checks")."""
+"""Checks a read must pass before it is recorded (docs/rules.md, "Baseline checks")."""
 
 from __future__ import annotations
 

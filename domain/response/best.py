@@ -1,4 +1,4 @@
-"""Best overall response, confirmed and unconfirmed, per criterion (ENDPOINTS.md, "BOR")."""
+"""Best overall response, confirmed and unconfirmed, per criterion (docs/rules.md, "BOR")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Target lesion measurements in exact decimal millimetres (ENDPOINTS.md, "Target sum")."""
+"""Target lesion measurements in exact decimal millimetres (docs/rules.md, "Target sum")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Non-target status at one read (ENDPOINTS.md, "Non-target status")."""
+"""Non-target status at one read (docs/rules.md, "Non-target status")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Overall time-point response from target, non-target and new lesions (ENDPOINTS.md table)."""
+"""Overall time-point response from target, non-target and new lesions (docs/rules.md table)."""
 
 from __future__ import annotations
 

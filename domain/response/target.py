@@ -1,4 +1,4 @@
-"""Target response at one read, first match wins: PD, NE, CR, PR, SD (ENDPOINTS.md)."""
+"""Target response at one read, first match wins: PD, NE, CR, PR, SD (docs/rules.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Time-point responses of one participant under one criterion (ENDPOINTS.md)."""
+"""Time-point responses of one participant under one criterion (docs/rules.md)."""
 
 from __future__ import annotations
 

@@ -268,7 +268,7 @@ def test_every_read_meets_the_baseline_and_follow_up_rules() -> None:
 
 @pytest.mark.parametrize("seed", [2026, 1])
 def test_a_hundred_participants_resemble_the_published_results(seed: int) -> None:
-    """VALIDATION.md: mRECIST ORR 50-59 %, RECIST 1.1 ORR ~34 %, DCR 81-88 %, median PFS
+    """docs/validation.md: mRECIST ORR 50-59 %, RECIST 1.1 ORR ~34 %, DCR 81-88 %, median PFS
     10.8-15.7 months, median OS 22-24.5 months; the bounds allow for 100 participants."""
     participants = fold_plan(plan_trial(participants=100, seed=seed))
     as_of = datetime(2026, 11, 1, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Property: a scan dated after the clinical cutoff never changes the endpoints at that cutoff.
 
-The one thing it may change is what ENDPOINTS.md says it shows: that the participant was
+The one thing it may change is what docs/rules.md says it shows: that the participant was
 alive at the cutoff, so OS of someone not yet known alive then becomes censored at the cutoff.
 """
 

@@ -1,4 +1,4 @@
-"""Reference data sets for the Kaplan-Meier tests (VALIDATION.md), as (durations, events)."""
+"""Reference data sets for the Kaplan-Meier tests (docs/validation.md), as (durations, events)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exact Clopper-Pearson intervals against every row of the VALIDATION.md table."""
+"""Exact Clopper-Pearson intervals against every row of the docs/validation.md table."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The API.md endpoints body, built from hand-worked participant summaries."""
+"""The docs/api.md endpoints body, built from hand-worked participant summaries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every Kaplan-Meier figure in VALIDATION.md, compared at its printed precision."""
+"""Every Kaplan-Meier figure in docs/validation.md, compared at its printed precision."""
 
 from __future__ import annotations
 

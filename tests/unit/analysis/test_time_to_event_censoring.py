@@ -1,4 +1,4 @@
-"""Hand-worked OS, PFS and DOR scenarios for every censoring rule in ENDPOINTS.md "Endpoints"."""
+"""Hand-worked OS, PFS and DOR scenarios for every censoring rule in docs/rules.md "Endpoints"."""
 
 from __future__ import annotations
 

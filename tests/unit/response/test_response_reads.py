@@ -1,4 +1,4 @@
-"""The READ shape of API.md: strict, self-contained, JSON round-trippable."""
+"""The READ shape of docs/api.md: strict, self-contained, JSON round-trippable."""
 
 from __future__ import annotations
 
