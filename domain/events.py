@@ -10,21 +10,54 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from domain.errors import FieldProblem
+from domain.protocol import DOSE_RANGE_MG, STUDY_START
 from domain.response.reads import Read
+from domain.text import FREE_TEXT, TEXT
+from domain.values import STRICT_LITERAL, UNIQUE, Count, Flag, PastDate, measure, today
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                      TEXT]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+                     FREE_TEXT]
 SiteId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,15}$")]
-AeId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+AeId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), TEXT]
 EventId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
                                                    r"[0-9a-f]{4}-[0-9a-f]{12}$")]
-Milligrams = Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+Milligrams = measure(0, max(high for _, high in DOSE_RANGE_MG.values()), above_low=True)
+"""A study-drug dose; each drug's own plausible range (domain.protocol.DOSE_RANGE_MG) is
+checked by the payload that names the drug."""
+AgentDoseMg = measure(0, 1000)
+"""A TACE chemotherapy agent's dose (epirubicin, doxorubicin, ... : tens of mg)."""
+LipiodolMl = measure(0, 100)
+"""Lipiodol volume in one TACE session (guidelines cap it near 20 ml)."""
+AfpNgMl = measure(0, 10_000_000)
+"""Serum alpha-fetoprotein."""
+BirthYear = Annotated[Count, Field(ge=1900)]
 Drug = Literal["camrelizumab", "apatinib"]
 Attribution = Literal["camrelizumab", "apatinib", "TACE"]
 Criterion = Literal["RECIST 1.1", "mRECIST"]
+
+
+def _dose_in_range(value: float | None, info: ValidationInfo) -> float | None:
+    """The dose is plausible for the drug it names (the drug is validated first)."""
+    drug = info.data.get("drug")
+    if value is None or drug not in DOSE_RANGE_MG:
+        return value
+    low, high = DOSE_RANGE_MG[drug]
+    if not low <= value <= high:
+        raise ValueError(f"a {drug} dose should be between {low} and {high} mg")
+    return value
 
 
 class Payload(BaseModel):
@@ -32,27 +65,57 @@ class Payload(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def date_problems(self, occurred_on: date) -> list[FieldProblem]:
+        """What is wrong with this payload's own dates, given the entry's clinical date
+        (locations relative to the payload, e.g. "end_on")."""
+        return []
+
 
 class ParticipantEnrolledData(Payload):
     site_id: SiteId
-    consented_on: date
+    consented_on: PastDate = Field(description=f"On or after the study's start ({STUDY_START}),"
+                                               " not in the future.")
     sex: Literal["F", "M"]
-    birth_year: int = Field(ge=1900, le=2100)
-    ecog: int = Field(ge=0, le=2)
+    birth_year: BirthYear = Field(description="From 1900 to the current year.")
+    ecog: Count = Field(ge=0, le=2)
     child_pugh: Literal["A5", "A6", "B7"]
     bclc: Literal["A", "B", "C"]
-    pvtt: bool
-    extrahepatic_spread: bool
+    pvtt: Flag
+    extrahepatic_spread: Flag
     etiology: Literal["HBV", "HCV", "alcohol", "NAFLD", "other"]
-    afp_ng_ml: NonNegative
+    afp_ng_ml: AfpNgMl
+
+    @field_validator("consented_on")
+    @classmethod
+    def _after_study_start(cls, value: date) -> date:
+        if value < STUDY_START:
+            raise ValueError(f"consent cannot precede the study's start ({STUDY_START})")
+        return value
+
+    @field_validator("birth_year")
+    @classmethod
+    def _not_after_this_year(cls, value: int) -> int:
+        this_year = today().year
+        if value > this_year:
+            raise ValueError(f"the birth year cannot be after the current year ({this_year})")
+        return value
 
 
 class DoseAdministeredData(Payload):
     drug: Drug
     dose_mg: Milligrams
     route: Literal["IV", "oral"]
-    cycle: int | None = Field(default=None, ge=1, le=1000)
-    end_on: date | None = None
+    cycle: Count | None = Field(default=None, ge=1, le=1000)
+    end_on: PastDate | None = Field(default=None, description="The last day of a dosing "
+                                    "period: on or after occurred_on, not in the future.")
+
+    _dose_range = field_validator("dose_mg")(_dose_in_range)
+
+    def date_problems(self, occurred_on: date) -> list[FieldProblem]:
+        if self.end_on is not None and self.end_on < occurred_on:
+            return [FieldProblem("end_on", f"the dosing period cannot end ({self.end_on}) "
+                                           f"before it starts (occurred_on {occurred_on})")]
+        return []
 
     @model_validator(mode="after")
     def _route_matches_drug(self) -> DoseAdministeredData:
@@ -69,6 +132,8 @@ class DoseModifiedData(Payload):
     reason: ShortText
     adverse_event_id: AeId | None = None
 
+    _dose_range = field_validator("new_dose_mg")(_dose_in_range)
+
     @model_validator(mode="after")
     def _reduction_names_dose(self) -> DoseModifiedData:
         if self.action == "reduced" and self.new_dose_mg is None:
@@ -79,14 +144,14 @@ class DoseModifiedData(Payload):
 class TACEPerformedData(Payload):
     technique: Literal["cTACE", "DEB-TACE"]
     agent: ShortText
-    agent_dose_mg: NonNegative
-    lipiodol_ml: NonNegative | None = None
+    agent_dose_mg: AgentDoseMg
+    lipiodol_ml: LipiodolMl | None = None
     embolic_agent: ShortText | None = None
 
 
 class TumorAssessedData(Payload):
     modality: Literal["CT", "MRI"]
-    baseline: bool
+    baseline: Flag
     reader: ShortText
     reads: dict[Criterion, Read] = Field(min_length=1)
 
@@ -94,17 +159,17 @@ class TumorAssessedData(Payload):
 class AdverseEventReportedData(Payload):
     ae_id: AeId
     term: ShortText
-    grade: int = Field(ge=1, le=5)
-    serious: bool
-    related_to: list[Attribution] = Field(default_factory=list, max_length=3)
-    immune_related: bool = False
+    grade: Count = Field(ge=1, le=5)
+    serious: Flag
+    related_to: Annotated[list[Attribution], UNIQUE] = Field(default_factory=list, max_length=3)
+    immune_related: Flag = False
 
 
 class AdverseEventUpdatedData(Payload):
     ae_id: AeId
-    grade: int | None = Field(default=None, ge=1, le=5)
-    serious: bool | None = None
-    related_to: list[Attribution] | None = Field(default=None, max_length=3)
+    grade: Count | None = Field(default=None, ge=1, le=5)
+    serious: Flag | None = None
+    related_to: Annotated[list[Attribution], UNIQUE] | None = Field(default=None, max_length=3)
 
     @model_validator(mode="after")
     def _changes_something(self) -> AdverseEventUpdatedData:
@@ -124,7 +189,7 @@ class AnticancerTherapyStartedData(Payload):
 
 
 class FollowUpContactData(Payload):
-    alive: Literal[True]
+    alive: Annotated[Literal[True], STRICT_LITERAL]
 
 
 class ParticipantDiedData(Payload):
@@ -133,7 +198,7 @@ class ParticipantDiedData(Payload):
 
 class ParticipantWithdrewData(Payload):
     reason: ShortText
-    follow_up_allowed: bool
+    follow_up_allowed: Flag
 
 
 class EntryCorrectedData(Payload):

@@ -1,4 +1,4 @@
-"""Tumour response and endpoints of participants at a clinical cutoff (ENDPOINTS.md).
+"""Tumour response and endpoints of participants at a clinical cutoff (docs/rules.md).
 
 Pure derivations from effective entries: which scan is the baseline, time-point responses,
 best overall response, OS/PFS/DOR, and AE records for the safety tables. No I/O and no
@@ -37,6 +37,7 @@ from domain.response import (
     followup_problems,
     has_measurable_disease,
 )
+from domain.response.reads import stored_read
 
 NO_CUTOFF = date.max
 """All data, as the casebook shows it: nothing is after this cutoff."""
@@ -100,7 +101,7 @@ def scans(participant: Participant, criterion: Criterion) -> list[Scan]:
             e.version,
             e.occurred_on,
             bool(e.data["baseline"]),
-            Read.model_validate(e.data["reads"][criterion]),
+            stored_read(e.data["reads"][criterion]),
         )
         for e in participant.entries_of("TumorAssessed")
         if criterion in e.data["reads"]
@@ -121,7 +122,7 @@ def baseline_scan(
 
 
 def _started_by(participant: Participant, cutoff: date) -> date | None:
-    """Treatment start, if it is on or before the cutoff (ENDPOINTS.md "treated")."""
+    """Treatment start, if it is on or before the cutoff (docs/rules.md "treated")."""
     start = treatment_start_on(participant)
     return start if start is not None and start <= cutoff else None
 
@@ -133,7 +134,7 @@ def _offprotocol_therapy_on(participant: Participant, cutoff: date) -> date | No
 
 
 def participant_outcome(participant: Participant, cutoff: date = NO_CUTOFF) -> ParticipantOutcome:
-    """Everything ENDPOINTS.md derives for one participant; nothing dated after D is an outcome,
+    """Everything docs/rules.md derives for one participant; nothing dated after D is an outcome,
     but any entry dated after D shows the participant was alive at D."""
     start = _started_by(participant, cutoff)
     alive_on = last_known_alive_on(participant)
@@ -189,13 +190,13 @@ def _criterion_outcome(
 
 
 def read_problems(participant: Participant, event_id: str) -> dict[Criterion, list[str]]:
-    """ENDPOINTS.md checks of one TumorAssessed entry: a baseline's target rules, or a
+    """docs/rules.md checks of one TumorAssessed entry: a baseline's target rules, or a
     follow-up naming only targets of the baseline it follows."""
     entry = participant.entries[event_id]
     start = treatment_start_on(participant)
     problems: dict[Criterion, list[str]] = {}
     for criterion, raw in entry.data["reads"].items():
-        read = Read.model_validate(raw)
+        read = stored_read(raw)
         if entry.data["baseline"]:
             found = baseline_problems(criterion, read)
         else:
@@ -250,7 +251,7 @@ def adverse_event_records(
 def study_endpoints(
     participants: Iterable[Participant], criterion: Criterion, cutoff: date, as_of: datetime
 ) -> dict[str, Any]:
-    """The API.md endpoints body; participants enrolled after the cutoff are not yet in it."""
+    """The docs/api.md endpoints body; participants enrolled after the cutoff are not yet in it."""
     if criterion not in CRITERIA:
         raise ValueError(f"unknown criterion {criterion!r}; use one of {', '.join(CRITERIA)}")
     summaries = [

@@ -1,4 +1,4 @@
-"""This trial's protocol constants: every choice ENDPOINTS.md leaves open is named here.
+"""This trial's protocol constants: every choice docs/rules.md leaves open is named here.
 
 TACE combined with camrelizumab (anti-PD-1) and apatinib (VEGFR-2 TKI) in advanced
 hepatocellular carcinoma; single-arm phase II; primary endpoint ORR by RECIST 1.1 and mRECIST.
@@ -6,6 +6,7 @@ hepatocellular carcinoma; single-arm phase II; primary endpoint ORR by RECIST 1.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Final, Literal
 
 TRIAL_TITLE: Final = "TACE + camrelizumab + apatinib in advanced hepatocellular carcinoma"
@@ -18,6 +19,11 @@ STUDY_DRUGS: Final = (CAMRELIZUMAB, APATINIB)
 CAMRELIZUMAB_DOSE_MG: Final = 200
 CAMRELIZUMAB_CYCLE_DAYS: Final = 21
 APATINIB_START_DOSE_MG: Final = 250
+STUDY_START: Final = date(2019, 1, 1)
+"""No consent, and so no clinical date of this trial, can precede the study's start."""
+DOSE_RANGE_MG: Final = {CAMRELIZUMAB: (1, 400), APATINIB: (1, 1000)}
+"""Plausible doses as entered (inclusive): camrelizumab up to twice the 200 mg flat dose;
+apatinib up to 1000 mg a day, above any dose studied in HCC."""
 IMAGING_INTERVAL_DAYS: Final = 42
 IMAGING_WINDOW_DAYS: Final = 7
 

@@ -12,7 +12,7 @@ from datetime import date
 from pydantic import ValidationError
 
 from domain.errors import FieldProblem, InvalidEntry, RuleViolation
-from domain.events import ADMINISTRATIVE_TYPES, AE_FOLLOW_UP_TYPES, CATALOGUE
+from domain.events import ADMINISTRATIVE_TYPES, AE_FOLLOW_UP_TYPES, CATALOGUE, Payload
 from domain.participant import Entry, NewEntry, Participant
 from domain.protocol import MIN_AGE_YEARS
 
@@ -35,6 +35,14 @@ def check_not_in_future(entry: NewEntry, today: date) -> None:
             "clinical dates cannot be in the future",
             [FieldProblem("occurred_on", "date is in the future")],
         )
+    check_payload_dates(entry.data, entry.occurred_on, "data")
+
+
+def check_payload_dates(data: Payload, occurred_on: date, prefix: str) -> None:
+    """The payload's own dates against the entry's clinical date (e.g. a dose's end_on)."""
+    problems = [FieldProblem(f"{prefix}.{p.loc}", p.msg) for p in data.date_problems(occurred_on)]
+    if problems:
+        raise InvalidEntry("; ".join(f"{p.loc}: {p.msg}" for p in problems), problems)
 
 
 def check_reason_given(entry: NewEntry) -> None:
@@ -107,7 +115,7 @@ def check_entry(participant: Participant, entry: NewEntry, *, today: date) -> No
 
 
 def _check_tumor_assessment(trial: Participant, entry: NewEntry) -> None:
-    """ENDPOINTS.md "Baseline checks": a baseline breaking the target rules, or a follow-up
+    """docs/rules.md "Baseline checks": a baseline breaking the target rules, or a follow-up
     naming a target its baseline lacks, is refused (422) with one problem per read."""
     from domain.outcomes import read_problems
 
@@ -155,13 +163,14 @@ def _check_correction_target(participant: Participant, entry: NewEntry) -> None:
     target = _target(participant, corrects, "correct", "corrects")
     schema = CATALOGUE[target.type].payload
     try:
-        schema.model_validate(entry.data.model_dump()["data"])
+        corrected = schema.model_validate(entry.data.model_dump()["data"])
     except ValidationError as error:
         raise InvalidEntry(
             f"the corrected data does not fit a {target.type}: "
             + "; ".join(f"{p.loc}: {p.msg}" for p in problems_from(error, "data.data")),
             problems_from(error, "data.data"),
         ) from None
+    check_payload_dates(corrected, entry.occurred_on, "data.data")
 
 
 def _check_void_target(participant: Participant, entry: NewEntry) -> None:
@@ -189,7 +198,7 @@ def _check_void_target(participant: Participant, entry: NewEntry) -> None:
 
 
 def check_history(participant: Participant) -> None:
-    """The invariants of a whole effective history (ENDPOINTS.md, API.md sequencing)."""
+    """The invariants of a whole effective history (docs/rules.md, docs/api.md sequencing)."""
     enrollment = participant.enrollment
     _check_enrollment_data(enrollment.data, enrollment.occurred_on)
     entries = participant.effective_entries()

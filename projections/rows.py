@@ -1,4 +1,10 @@
-"""Pure folds from one event (and the participant before and after it) to read-model rows."""
+"""Pure folds from one event (and the participant before and after it) to read-model rows.
+
+Every text a row holds passes through `domain.text.storable`: an event recorded before input
+hygiene existed (or straight through the application layer) may hold U+0000 or a lone
+surrogate, which a PostgreSQL text column refuses; the row holds U+FFFD instead, on both
+stores, so no event in the log can stop a projection. `changes` is JSON written as ASCII.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from domain.ledger_event import LedgerEvent
 from domain.outcomes import participant_outcome
 from domain.participant import Participant
 from domain.response.measures import measure_targets
+from domain.text import storable
 from infra.ledger.store import ChainRow
 
 
@@ -24,6 +31,12 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _storable(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with each text value made storable on every store."""
+    return {key: storable(value) if isinstance(value, str) else value
+            for key, value in row.items()}
+
+
 def audit_row(event: LedgerEvent, chain: ChainRow, before: Any) -> dict[str, Any]:
     """One audit-trail entry: who, what, when, why, and what it changed (`before`: the state of
     the event's stream before it, any aggregate)."""
@@ -32,7 +45,7 @@ def audit_row(event: LedgerEvent, chain: ChainRow, before: Any) -> dict[str, Any
     occurred_on = getattr(event, "occurred_on", None) if is_participant else None
     changes = (changes_for(before, type(event).__name__, data, occurred_on or "")
                if is_participant else stream_changes(before, event))
-    return {
+    return _storable({
         "position": chain.position,
         "event_id": event.event_id,
         "stream_id": chain.stream_id,
@@ -44,12 +57,12 @@ def audit_row(event: LedgerEvent, chain: ChainRow, before: Any) -> dict[str, Any
         "role": event.role,
         "site_id": event.site_id,
         "reason": event.reason,
-        "changes": json.dumps(changes, sort_keys=True, separators=(",", ":")),
-    }
+        "changes": json.dumps(changes, sort_keys=True, separators=(",", ":"), ensure_ascii=True),
+    })
 
 
 def summary_row(participant: Participant, position: int) -> dict[str, Any]:
-    return {
+    return _storable({
         "participant_id": participant.id,
         "site_id": participant.site_id,
         "status": status(participant),
@@ -59,7 +72,7 @@ def summary_row(participant: Participant, position: int) -> dict[str, Any]:
         "last_known_alive_on": _iso(last_known_alive_on(participant)),
         "died_on": _iso(participant.died_on),
         "last_position": position,
-    }
+    })
 
 
 def timeline_rows(participant: Participant, position: int) -> list[dict[str, Any]]:
@@ -78,4 +91,4 @@ def timeline_rows(participant: Participant, position: int) -> list[dict[str, Any
             rows.append({**base, "event_id": scan.event_id, "assessed_on": scan.on.isoformat(),
                          "sum_mm": point.sum_mm, "response": point.overall.value,
                          "backdated": point.backdated})
-    return rows
+    return [_storable(row) for row in rows]

@@ -19,7 +19,8 @@ def format_recorded_at(moment: datetime) -> str:
     """Canonical text of a recorded time: UTC, microseconds, 'Z' (RFC 3339)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat pads the year to four digits (strftime's %Y does not for years before 1000).
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_recorded_at(text: str) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -42,19 +43,31 @@ def issue_token(secret: str, *, username: str, role: str, account_version: int,
 
 
 def read_token(secret: str, token: str) -> TokenClaims:
+    """The claims of a token we signed; InvalidToken for anything else, including a
+    well-signed token whose claims are missing or of the wrong type."""
     try:
         payload = jwt.decode(
             token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "iss", "jti"]},
+            options={"require": ["exp", "iat", "sub", "iss", "jti", "role", "av"]},
         )
     except jwt.ExpiredSignatureError as error:
         raise InvalidToken("the token has expired; request a new one") from error
     except jwt.PyJWTError as error:
         raise InvalidToken("the token is not valid") from error
-    return TokenClaims(
-        username=str(payload["sub"]),
-        role=str(payload["role"]),
-        account_version=int(payload["av"]),
-        expires_at=datetime.fromtimestamp(payload["exp"], UTC),
-        token_id=str(payload["jti"]),
-    )
+    return _claims(payload)
+
+
+def _claims(payload: dict[str, Any]) -> TokenClaims:
+    texts = {name: payload.get(name) for name in ("sub", "role", "jti")}
+    version, expires = payload.get("av"), payload.get("exp")
+    if (not all(isinstance(value, str) and value for value in texts.values())
+            or not isinstance(version, int) or isinstance(version, bool)
+            or not isinstance(expires, int | float) or isinstance(expires, bool)):
+        raise InvalidToken("the token is not valid: a claim is missing or of the wrong type")
+    try:
+        expires_at = datetime.fromtimestamp(expires, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidToken("the token is not valid: its expiry is out of range") from None
+    return TokenClaims(username=str(texts["sub"]), role=str(texts["role"]),
+                       account_version=version, expires_at=expires_at,
+                       token_id=str(texts["jti"]))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
@@ -89,23 +90,50 @@ def author_of(actor: Actor, request: Request) -> Author:
 
 def parse_as_of(
     as_of: Annotated[str | None, Query(
+        max_length=64,
         description="Recorded time (RFC 3339 with Z or an offset): answer as the system knew "
-                    "it then. Default: now.",
+                    "it then. Default: now. URL-encode a `+` offset as %2B.",
         examples=["2026-03-03T14:00:00Z"],
     )] = None,
 ) -> str | None:
     if as_of is None:
         return None
+    return format_recorded_at(max(_as_of_moment(as_of), EARLIEST_AS_OF))
+
+
+EARLIEST_AS_OF = datetime(1000, 1, 1, tzinfo=UTC)
+"""Recorded times are compared as text with four-digit years (strftime writes year 999 as
+"999", which would sort after "2026"); nothing was recorded before this instant, so any
+earlier as_of gives the same answer as this one and is read as it."""
+
+
+def _as_of_problem(message: str, msg: str) -> InvalidEntry:
+    return InvalidEntry(message, [FieldProblem("query.as_of", msg)])
+
+
+def _as_of_moment(as_of: str) -> datetime:
+    """The instant `as_of` names, in UTC; InvalidEntry (422) saying why it names none."""
+    if PLUS_DECODED_AS_SPACE.fullmatch(as_of):
+        msg = ("the offset's '+' arrived as a space: URL-encode '+' as %2B, "
+               "e.g. as_of=2026-03-03T14:00:00%2B01:00")
+        raise _as_of_problem(f"as_of {as_of!r}: {msg}", msg)
     try:
         moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise InvalidEntry(
+        raise _as_of_problem(
             f"as_of {as_of!r} is not an RFC 3339 time with a zone, e.g. 2026-03-03T14:00:00Z",
-            [FieldProblem("query.as_of", "not an RFC 3339 time with Z or an offset")],
-        )
-    return format_recorded_at(moment)
+            "not an RFC 3339 time with Z or an offset")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        msg = "outside the range of recorded times (years 0001 to 9999 in UTC)"
+        raise _as_of_problem(f"as_of {as_of!r} is {msg}", msg) from None
+
+
+PLUS_DECODED_AS_SPACE = re.compile(r".*T\d{2}:\d{2}(:\d{2}(\.\d+)?)? \d{2}(:?\d{2})?")
+"""An offset like +01:00 whose '+' a query string decoded as a space."""
 
 
 AsOfDep = Annotated[str | None, Depends(parse_as_of)]

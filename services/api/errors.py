@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,11 +25,22 @@ PROBLEM_JSON = "application/problem+json"
 log = get_logger("trial_ledger.api")
 
 
+class ProblemResponse(JSONResponse):
+    """problem+json written as ASCII: a location or message that echoes a client's text
+    (even a lone surrogate, which UTF-8 cannot encode) is escaped, never a second error."""
+
+    media_type = PROBLEM_JSON
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False,
+                          separators=(",", ":")).encode("ascii")
+
+
 def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
             type_: str = "about:blank", headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail,
                             "errors": errors or []}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
 def _problems(problems: list[FieldProblem]) -> list[dict[str, Any]]:
@@ -58,7 +70,48 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details; `errors` says what is wrong and where.",
+    "required": ["type", "title", "status", "detail", "errors"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "loc": {"type": "string"}, "msg": {"type": "string"}, "rule": {"type": "string"}}}},
+    },
+}
+PROBLEM_RESPONSE = {"description": "The request was refused: what is wrong and where.",
+                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def document_problems(app: FastAPI) -> None:
+    """The OpenAPI document says what errors really look like: every 4xx of every operation
+    is problem+json (FastAPI would document a 422 as its own `HTTPValidationError`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["4XX"] = PROBLEM_RESPONSE
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        schemas["Problem"] = PROBLEM_SCHEMA
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    document_problems(app)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)

@@ -9,16 +9,18 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, create_model
 
 from domain.events import CATALOGUE, Payload
+from domain.text import FREE_TEXT, SECRET_TEXT, TEXT
+from domain.values import Count, IsoDate
 
-ReasonText = Annotated[str | None, Field(default=None, max_length=2000)]
+ReasonText = Annotated[str, StringConstraints(max_length=2000), FREE_TEXT]
 
 
 class SubmissionBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    occurred_on: date = Field(description="Clinical date (valid time), YYYY-MM-DD.")
-    reason: ReasonText = None
-    expected_version: int | None = Field(
+    occurred_on: IsoDate = Field(description="Clinical date (valid time), YYYY-MM-DD.")
+    reason: ReasonText | None = None
+    expected_version: Count | None = Field(
         default=None, ge=0,
         description="The participant version the client last saw; 409 if it has moved on.",
     )
@@ -79,9 +81,11 @@ def submission_fields(body: Any) -> tuple[str, date, Payload, str | None, int | 
 
 # -- accounts, signatures, locks (Part 11) ------------------------------------------------
 
-Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+Password = Annotated[SecretStr, Field(min_length=1, max_length=1024), SECRET_TEXT]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-                   Field(description="Why: required, kept in the hashed event.")]
+                   FREE_TEXT, Field(description="Why: required, kept in the hashed event.")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64), TEXT]
+"""A username, a role or a cutoff's name (their patterns are checked where they are used)."""
 SiteList = list[Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,15}$")]]
 
 
@@ -100,16 +104,17 @@ class AccountOut(BaseModel):
 
 
 class NewAccount(Strict):
-    username: str = Field(description="2-32 lower-case letters, digits, . _ -; never reused.")
-    full_name: str = Field(min_length=1, max_length=200,
-                           description="Printed name shown on signatures (Part 11 §11.50).")
-    role: str
+    username: Name = Field(description="2-32 lower-case letters, digits, . _ -; never reused.")
+    full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                max_length=200), TEXT] = Field(
+        description="Printed name shown on signatures (Part 11 §11.50).")
+    role: Name
     sites: SiteList = Field(default_factory=list)
     password: Password
 
 
 class RoleChange(Strict):
-    role: str | None = Field(description="The new role; null revokes the current one.")
+    role: Name | None = Field(description="The new role; null revokes the current one.")
     reason: Reason
 
 
@@ -128,22 +133,22 @@ class PasswordResetByAdmin(Strict):
 
 
 class PasswordChange(Strict):
-    username: str | None = Field(default=None, description="Required without a token.")
+    username: Name | None = Field(default=None, description="Required without a token.")
     current_password: Password
     new_password: Password
 
 
 class SignatureRequest(Strict):
     meaning: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                              max_length=200)] = Field(
+                                              max_length=200), TEXT] = Field(
         description="What the signature means, e.g. 'I approve this casebook as complete "
                     "and accurate' (Part 11 §11.50).")
     password: Password
 
 
 class CutoffDeclaration(Strict):
-    name: str = Field(description="A name analyses can ask for, e.g. primary-analysis.")
-    cutoff_on: date
+    name: Name = Field(description="A name analyses can ask for, e.g. primary-analysis.")
+    cutoff_on: IsoDate
     reason: Reason
 
 

