@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
@@ -20,7 +20,7 @@ SITE_BOUND_ROLES = frozenset({"site_coordinator", "investigator", "monitor"})
 ACCOUNT_STREAM_PREFIX = "account:"
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 MAX_CONSECUTIVE_FAILURES = 5
-"""Part 11 §11.300(d): the account locks at the fifth failed sign-in in a row."""
+"""Part 11 §11.300(d): the fifth failed sign-in in a row locks the account for a while."""
 PASSWORD_HISTORY = 5
 """A new password may not be any of the last five (the current one included)."""
 
@@ -30,11 +30,29 @@ def account_stream_id(username: str) -> str:
     return ACCOUNT_STREAM_PREFIX + username
 
 
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """How long an automatic lockout lasts: `minutes`, doubled for each automatic lockout
+    since the holder last signed in or an administrator unlocked, never above `max_minutes`."""
+
+    minutes: int = 15
+    max_minutes: int = 24 * 60
+
+    def duration(self, earlier_lockouts: int) -> timedelta:
+        doubled = self.minutes * 2 ** min(earlier_lockouts, 32)
+        return timedelta(minutes=min(doubled, max(self.max_minutes, self.minutes)))
+
+
 class Account(BaseAggregate[str]):
     """A named person's access: role, sites, password hash (argon2, never the password).
 
     Each change is an event of this stream; the token check, the lockout counter and the
     password history are folds of it.
+
+    Two kinds of lock: `locked` is one that stands until an unlock (an administrator's, or an
+    automatic lock recorded before lockouts expired) and revokes every token; `lockout` is the
+    latest automatic lockout after failed sign-ins, which blocks new sign-ins only until its
+    `until` and leaves the holder's tokens working (failures by others never sign them out).
     """
 
     class Event(LedgerEvent):
@@ -42,12 +60,20 @@ class Account(BaseAggregate[str]):
             pass
 
     class AccountCreated(Event, CanInitAggregate[str]):
+        """v2 adds `must_change_password` (v1 events: False, the first password stands)."""
+
+        class_version = 2
         originator_topic: str
         username: str
         full_name: str
         account_role: str
         sites: list[str]
         password_hash: str
+        must_change_password: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["must_change_password"] = False
 
         def apply(self, aggregate: Account) -> None:
             aggregate.username = self.username
@@ -56,11 +82,14 @@ class Account(BaseAggregate[str]):
             aggregate.sites = list(self.sites)
             aggregate.active = True
             aggregate.locked = None
+            aggregate.lockout = None
+            aggregate.automatic_lockouts = 0
             aggregate.failed_logins = 0
             aggregate.credentials_version = 1
             aggregate.password_version = 0
             aggregate.recent_password_hashes = []
-            aggregate.set_password(self.password_hash, self.timestamp, by_holder=True)
+            aggregate.set_password(self.password_hash, self.timestamp,
+                                   by_holder=not self.must_change_password)
 
     class RoleGranted(Event):
         account_role: str
@@ -92,6 +121,8 @@ class Account(BaseAggregate[str]):
     class LoginSucceeded(Event):
         def apply(self, aggregate: Account) -> None:
             aggregate.failed_logins = 0
+            aggregate.lockout = None
+            aggregate.automatic_lockouts = 0
 
     class LoginFailed(Event):
         consecutive_failures: int
@@ -100,13 +131,30 @@ class Account(BaseAggregate[str]):
             aggregate.failed_logins = self.consecutive_failures
 
     class AccountLocked(Event):
+        """v2 adds `until`: set for an automatic lockout, which then ends by itself and
+        revokes no token; None for a lock that stands until an unlock (every v1 event)."""
+
+        class_version = 2
+        until: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["until"] = None
+
         def apply(self, aggregate: Account) -> None:
-            aggregate.locked = AccountLock(self.actor, self.reason or "", self.originator_version)
-            aggregate.credentials_version += 1
+            lock = AccountLock(self.actor, self.reason or "", self.originator_version, self.until)
+            if self.until is None:
+                aggregate.locked = lock
+                aggregate.credentials_version += 1
+            else:
+                aggregate.lockout = lock
+                aggregate.automatic_lockouts += 1
 
     class AccountUnlocked(Event):
         def apply(self, aggregate: Account) -> None:
             aggregate.locked = None
+            aggregate.lockout = None
+            aggregate.automatic_lockouts = 0
             aggregate.failed_logins = 0
 
     class AccountDeactivated(Event):
@@ -116,7 +164,11 @@ class Account(BaseAggregate[str]):
 
     @classmethod
     def create(cls, *, username: str, full_name: str, role: str, sites: list[str],
-               password_hash: str, event_id: str, actor: str, actor_role: str) -> Account:
+               password_hash: str, event_id: str, actor: str, actor_role: str,
+               must_change_password: bool = False) -> Account:
+        """`must_change_password`: the holder can only replace the first password before
+        signing in (an account an administrator creates through the API); False for accounts
+        made at the console or by setup code, whose first password is the holder's own."""
         return cls._create(
             cls.AccountCreated,
             id=account_stream_id(username),
@@ -125,6 +177,7 @@ class Account(BaseAggregate[str]):
             account_role=role,
             sites=sorted(set(sites)),
             password_hash=password_hash,
+            must_change_password=must_change_password,
             event_id=event_id,
             actor=actor,
             role=actor_role,
@@ -180,11 +233,13 @@ class Account(BaseAggregate[str]):
         if self.locked is not None:
             raise RuleViolation("already_locked", f"{self.username} is already locked "
                                                   f"(by {self.locked.by}: {self.locked.reason})")
-        self.trigger_event(self.AccountLocked, **by.fields(reason))
+        self.trigger_event(self.AccountLocked, until=None, **by.fields(reason))
 
     def unlock(self, by: Author, reason: str) -> None:
+        """End a lock or an automatic lockout (also an expired one: this resets the failure
+        count and the doubling of the next lockout)."""
         self.check_open()
-        if self.locked is None:
+        if self.locked is None and self.lockout is None:
             raise RuleViolation("not_locked", f"{self.username} is not locked")
         self.trigger_event(self.AccountUnlocked, **by.fields(reason))
 
@@ -198,19 +253,30 @@ class Account(BaseAggregate[str]):
     def login_succeeded(self, client_request_id: str | None, reason: str = "signed in") -> None:
         self.trigger_event(self.LoginSucceeded, **self.as_author(client_request_id).fields(reason))
 
-    def login_failed(self, reason: str, *, counts: bool, client_request_id: str | None
-                     ) -> bool:
-        """Record a refused sign-in; a wrong password counts toward the lockout. Returns
-        whether this failure locked the account."""
-        failures = self.failed_logins + 1 if counts else self.failed_logins
+    def login_failed(self, reason: str, *, counts: bool, client_request_id: str | None,
+                     now: datetime | None = None, policy: LockoutPolicy | None = None
+                     ) -> AccountLock | None:
+        """Record a refused sign-in; a wrong password counts toward the lockout. Returns the
+        automatic lockout this failure started, if it did.
+
+        After an automatic lockout has run out, counting starts again from one, so it takes
+        another `MAX_CONSECUTIVE_FAILURES` failures to lock again (for twice as long)."""
+        now = now or datetime.now(UTC)
+        policy = policy or LockoutPolicy()
+        earlier = self.failed_logins
+        if self.lockout is not None and not self.lockout.in_force(now) \
+                and earlier >= MAX_CONSECUTIVE_FAILURES:
+            earlier = 0
+        failures = earlier + 1 if counts else earlier
         self.trigger_event(self.LoginFailed, consecutive_failures=failures,
                            **self.as_author(client_request_id).fields(reason))
-        if counts and failures >= MAX_CONSECUTIVE_FAILURES and self.locked is None \
-                and self.active:
-            self.trigger_event(self.AccountLocked, **SYSTEM.fields(
+        if counts and failures >= MAX_CONSECUTIVE_FAILURES and self.active \
+                and self.lock_in_force(now) is None:
+            until = now + policy.duration(self.automatic_lockouts)
+            self.trigger_event(self.AccountLocked, until=until, **SYSTEM.fields(
                 f"{failures} consecutive failed sign-ins"))
-            return True
-        return False
+            return self.lockout
+        return None
 
     # -- guards and reads ----------------------------------------------------------------
 
@@ -236,23 +302,41 @@ class Account(BaseAggregate[str]):
         self.password_set_at = at
         self.password_set_by_holder = by_holder
 
+    @property
+    def must_change_password(self) -> bool:
+        """The password was set by an administrator (a new account's, or a reset): it only
+        serves to choose a new one."""
+        return not self.password_set_by_holder
+
     def password_expired(self, now: datetime, max_age_days: int | None) -> bool:
-        """A reset by an administrator expires at once; otherwise after `max_age_days`."""
-        if not self.password_set_by_holder:
+        """A password set by an administrator expires at once; otherwise after
+        `max_age_days`."""
+        if self.must_change_password:
             return True
         return max_age_days is not None and now - self.password_set_at > timedelta(
             days=max_age_days)
 
-    def public_view(self) -> dict[str, Any]:
+    def lock_in_force(self, now: datetime) -> AccountLock | None:
+        """The lock that keeps the account from signing in at `now`, if any."""
+        if self.locked is not None:
+            return self.locked
+        if self.lockout is not None and self.lockout.in_force(now):
+            return self.lockout
+        return None
+
+    def public_view(self, now: datetime | None = None) -> dict[str, Any]:
+        lock = self.lock_in_force(now or datetime.now(UTC))
         return {
             "username": self.username,
             "full_name": self.full_name,
             "role": self.account_role,
             "sites": self.sites,
             "active": self.active,
-            "locked": self.locked is not None,
-            "locked_by": self.locked.by if self.locked else None,
-            "lock_reason": self.locked.reason if self.locked else None,
+            "locked": lock is not None,
+            "locked_by": lock.by if lock else None,
+            "lock_reason": lock.reason if lock else None,
+            "locked_until": lock.until.isoformat() if lock and lock.until else None,
+            "must_change_password": self.must_change_password,
             "consecutive_failed_logins": self.failed_logins,
             "password_version": self.password_version,
             "version": self.version,
@@ -261,8 +345,13 @@ class Account(BaseAggregate[str]):
 
 @dataclass(frozen=True)
 class AccountLock:
-    """Who locked the account (an administrator, or `system` after failed sign-ins), and why."""
+    """Who locked the account (an administrator, or `system` after failed sign-ins), why, and
+    until when (None: until an unlock)."""
 
     by: str
     reason: str
     version: int
+    until: datetime | None = None
+
+    def in_force(self, now: datetime) -> bool:
+        return self.until is None or now < self.until

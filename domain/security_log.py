@@ -1,22 +1,24 @@
 """Sign-in failures for usernames that have no account, in a stream `security:login`.
 
-A username that does not match the username pattern is not stored (it may be a password typed
-into the wrong field); the event then names the actor `unknown`.
+The typed name is never stored: it may be a password typed into the wrong field, and anyone
+can type any number of names. A failure records only a keyed digest of it (the same name gives
+the same digest, so repeated guesses can be told apart from one another) under the actor
+`unknown`, and how many unknown-username failures went unrecorded before it because too many
+came at once (see services/authentication.py). Version 1 events named the actor after the typed
+name when it looked like a username; they still load.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
-from domain.account import USERNAME_PATTERN
 from domain.ledger_event import SYSTEM, Author, LedgerEvent
 
 SECURITY_LOG_ID = "security:login"
-
-
-def attempted_name(username: str) -> str:
-    """What may be recorded of a username someone typed: itself if it could be one."""
-    return username if USERNAME_PATTERN.match(username) else "unknown"
+UNKNOWN = "unknown"
+"""The actor of every failure recorded here."""
 
 
 class SecurityLog(BaseAggregate[str]):
@@ -32,13 +34,26 @@ class SecurityLog(BaseAggregate[str]):
         originator_topic: str
 
     class LoginFailed(Event):
-        pass
+        """v2 adds `username_digest` and `unrecorded_before` (v1 events: None and 0)."""
+
+        class_version = 2
+        username_digest: str | None
+        unrecorded_before: int
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["username_digest"] = None
+            state["unrecorded_before"] = 0
 
     @classmethod
     def open(cls) -> SecurityLog:
         return cls._create(cls.SecurityLogOpened, id=SECURITY_LOG_ID,
                            **SYSTEM.fields("first sign-in failure for an unknown username"))
 
-    def unknown_user(self, username: str, client_request_id: str | None) -> None:
-        author = Author(attempted_name(username), "none", client_request_id)
-        self.trigger_event(self.LoginFailed, **author.fields("unknown username"))
+    def unknown_user(self, username_digest: str, client_request_id: str | None,
+                     unrecorded_before: int = 0) -> None:
+        """Record one failure by its keyed digest (never the typed name)."""
+        author = Author(UNKNOWN, "none", client_request_id)
+        self.trigger_event(self.LoginFailed, username_digest=username_digest,
+                           unrecorded_before=unrecorded_before,
+                           **author.fields("unknown username"))

@@ -18,15 +18,21 @@ from domain.errors import FieldProblem, InvalidEntry, UnknownAccount
 from domain.ledger_event import Author
 from infra.security.passwords import hash_password, password_problems, verify_password
 from services.application import Actor, TrialLedger
-from services.authentication import authenticate
+from services.authentication import SignInPolicy, authenticate
 
 RESERVED_USERNAMES = frozenset({"me", "system", "unknown"})
 """`me` is the API's name for the caller; `system` and `unknown` appear as actors in the log."""
 
 
 def add_user(ledger: TrialLedger, *, username: str, role: str, sites: list[str],
-             full_name: str, password: str, by: Actor) -> Account:
-    """Create an account; every check fails with a message saying what to change."""
+             full_name: str, password: str, by: Actor, must_change_password: bool = False
+             ) -> Account:
+    """Create an account; every check fails with a message saying what to change.
+
+    `must_change_password` is True for an account an administrator creates through the API:
+    whoever set it knows the first password, so it only serves to choose a new one. Accounts
+    made at the console (`trial-ledger users add`, the first admin) or by the seed keep their
+    first password."""
     problems = []
     if not USERNAME_PATTERN.match(username):
         problems.append(FieldProblem("username", "2-32 lower-case letters, digits, . _ -, "
@@ -45,7 +51,7 @@ def add_user(ledger: TrialLedger, *, username: str, role: str, sites: list[str],
     account = Account.create(
         username=username, full_name=full_name.strip(), role=role, sites=sites,
         password_hash=hash_password(password), event_id=str(uuid.uuid4()),
-        actor=by.username, actor_role=by.role,
+        actor=by.username, actor_role=by.role, must_change_password=must_change_password,
     )
     ledger.create_account(account)
     return account
@@ -82,11 +88,12 @@ def new_password_hash(account: Account, password: str) -> str:
 
 def change_own_password(ledger: TrialLedger, username: str, current_password: str,
                         new_password: str, *, request_id: str | None,
-                        now: datetime | None = None) -> Account:
+                        policy: SignInPolicy | None = None, now: datetime | None = None
+                        ) -> Account:
     """The holder changes their password: the current one is checked first (a wrong one counts
     toward the lockout); every token issued before stops working."""
     account = authenticate(ledger, username, current_password, purpose="password change",
-                           request_id=request_id, now=now)
+                           request_id=request_id, policy=policy, now=now)
     password_hash = new_password_hash(account, new_password)
     return change_account(ledger, username, lambda current: current.change_password(
         password_hash, current.as_author(request_id), "password changed by its holder"))

@@ -21,7 +21,12 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy.engine import Engine
 
-from domain.account import ACCOUNT_STREAM_PREFIX, Account, account_stream_id
+from domain.account import (
+    ACCOUNT_STREAM_PREFIX,
+    USERNAME_PATTERN,
+    Account,
+    account_stream_id,
+)
 from domain.errors import RuleViolation, UnknownParticipant
 from domain.events import Payload
 from domain.participant import NewEntry, Participant
@@ -250,6 +255,10 @@ class TrialLedger(RecordKeeping):
     # -- reads ---------------------------------------------------------------------------
 
     def account(self, username: str) -> Account | None:
+        """The account named `username`; None when there is none (a name no account could
+        have, e.g. one holding control characters, is not looked up at all)."""
+        if not USERNAME_PATTERN.fullmatch(username):
+            return None
         try:
             account: Account = self.repository.get(account_stream_id(username))
         except AggregateNotFoundError:

@@ -79,7 +79,7 @@ def test_account_event_shape(ledger: TrialLedger) -> None:
                              event_id=EVENT_ID, actor="cli:root", actor_role="system")
     (created,) = account.collect_events()
     created = type(created)(**{**created.__dict__, "timestamp": FIXED})
-    _compare("AccountCreated.v1.json", _stored(ledger, created))
+    _compare(f"AccountCreated.v{type(created).class_version}.json", _stored(ledger, created))
 
 
 def _record_keeping_events() -> dict[str, Any]:
@@ -90,7 +90,8 @@ def _record_keeping_events() -> dict[str, Any]:
                              event_id=EVENT_ID, actor="cli:root", actor_role="system")
     account.login_succeeded("req-1")
     for _ in range(5):
-        account.login_failed("wrong password at sign-in", counts=True, client_request_id="req-1")
+        account.login_failed("wrong password at sign-in", counts=True, client_request_id="req-1",
+                             now=FIXED)
     account.unlock(admin, "identity confirmed")
     account.grant_role("investigator", admin, "promoted")
     account.assign_sites(["S01", "S02"], admin, "second site")
@@ -125,7 +126,8 @@ def _record_keeping_events() -> dict[str, Any]:
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("name", sorted(_record_keeping_events()))
 def test_record_keeping_event_shapes(ledger: TrialLedger, name: str) -> None:
-    _compare(f"{name}.v1.json", _stored(ledger, _record_keeping_events()[name]))
+    event = _record_keeping_events()[name]
+    _compare(f"{name}.v{getattr(type(event), 'class_version', 1)}.json", _stored(ledger, event))
 
 
 def _compare(name: str, actual: dict[str, Any]) -> None:

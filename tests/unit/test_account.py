@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.account import MAX_CONSECUTIVE_FAILURES, Account
+from domain.account import MAX_CONSECUTIVE_FAILURES, Account, LockoutPolicy
 from domain.errors import InvalidEntry, RuleViolation
 from domain.ledger_event import Author
 
 ADMIN = Author("root", "admin")
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def created(role: str = "site_coordinator", sites: tuple[str, ...] = ("S01",)) -> Account:
@@ -35,30 +36,84 @@ def test_a_new_account_has_its_role_sites_and_first_password() -> None:
     assert "hash" not in str(account.public_view())
 
 
-def test_the_fifth_wrong_password_in_a_row_locks_the_account() -> None:
+def fail(account: Account, times: int, now: datetime = T0,
+         policy: LockoutPolicy | None = None) -> list[bool]:
+    """`times` wrong passwords at `now`; whether each one started a lockout."""
+    return [account.login_failed("wrong password", counts=True, client_request_id=None,
+                                 now=now, policy=policy) is not None for _ in range(times)]
+
+
+def test_the_fifth_wrong_password_in_a_row_locks_for_a_while_and_revokes_no_token() -> None:
     account = created()
-    for n in range(1, MAX_CONSECUTIVE_FAILURES):
-        assert account.login_failed("wrong password", counts=True, client_request_id=None) \
-            is False
-        assert account.failed_logins == n and account.locked is None
-    assert account.login_failed("wrong password", counts=True, client_request_id=None) is True
-    assert account.locked is not None and account.locked.by == "system"
-    assert account.locked.reason == "5 consecutive failed sign-ins"
-    assert account.credentials_version == 2  # every token issued before is revoked
+    assert fail(account, MAX_CONSECUTIVE_FAILURES) == [False] * 4 + [True]
+    assert account.failed_logins == MAX_CONSECUTIVE_FAILURES
+    assert account.lockout is not None and account.lockout.by == "system"
+    assert account.lockout.reason == "5 consecutive failed sign-ins"
+    assert account.lockout.until == T0 + timedelta(minutes=15)
+    assert account.locked is None and account.credentials_version == 1  # tokens keep working
+    assert account.lock_in_force(T0 + timedelta(minutes=14)) is account.lockout
+    assert account.lock_in_force(T0 + timedelta(minutes=15)) is None  # ends by itself
     assert types(account)[-2:] == ["LoginFailed", "AccountLocked"]
-    assert account.login_failed("account locked", counts=True, client_request_id=None) is False
-    assert types(account)[-1] == "LoginFailed"  # no second lock
+    assert fail(account, 3, T0 + timedelta(minutes=1)) == [False] * 3  # no second lock
+    assert types(account) == ["LoginFailed"] * 3 and account.failed_logins == 8
+    assert fail(account, 1, T0 + timedelta(minutes=15)) == [False]
+    assert account.failed_logins == 1  # after it ran out, counting starts again
+
+
+def test_repeat_lockouts_double_up_to_the_cap_and_a_sign_in_starts_again() -> None:
+    account = created()
+    policy = LockoutPolicy(minutes=15, max_minutes=50)
+    now, lengths = T0, []
+    for _ in range(4):  # each time counting starts again from one once the lockout ran out
+        assert fail(account, MAX_CONSECUTIVE_FAILURES, now, policy) == [False] * 4 + [True]
+        assert account.lockout is not None and account.lockout.until is not None
+        lengths.append(account.lockout.until - now)
+        now = account.lockout.until
+    assert lengths == [timedelta(minutes=m) for m in (15, 30, 50, 50)]
+    account.login_succeeded(None)
+    assert account.lockout is None and account.automatic_lockouts == 0
+    fail(account, MAX_CONSECUTIVE_FAILURES, now, policy)
+    assert account.lockout is not None and account.lockout.until == now + timedelta(minutes=15)
+
+
+def test_an_unlock_ends_an_automatic_lockout_early_and_resets_the_doubling() -> None:
+    account = created()
+    fail(account, MAX_CONSECUTIVE_FAILURES)
+    account.unlock(ADMIN, "identity confirmed by phone")
+    assert account.lock_in_force(T0) is None and account.failed_logins == 0
+    assert account.automatic_lockouts == 0 and account.credentials_version == 1
+    fail(account, MAX_CONSECUTIVE_FAILURES)
+    assert account.lockout is not None and account.lockout.until == T0 + timedelta(minutes=15)
+
+
+def test_an_administrators_lock_stands_until_an_unlock_and_revokes_tokens() -> None:
+    account = created()
+    fail(account, MAX_CONSECUTIVE_FAILURES)
+    account.lock(ADMIN, "suspected shared password")  # over a lockout in force
+    assert account.locked is not None and account.locked.until is None
+    assert account.credentials_version == 2
+    assert account.lock_in_force(T0 + timedelta(days=365)) is account.locked
+    assert account.public_view(T0 + timedelta(days=1))["lock_reason"] == (
+        "suspected shared password")
+
+
+def test_an_account_an_administrator_creates_must_change_its_first_password() -> None:
+    account = Account.create(username="jdoe", full_name="Jane Doe", role="auditor", sites=[],
+                             password_hash="hash-1", event_id=str(uuid.uuid4()), actor="root",
+                             actor_role="admin", must_change_password=True)
+    assert account.must_change_password and account.password_expired(T0, None)
+    account.change_password("hash-2", account.as_author(), "password changed by its holder")
+    assert not account.must_change_password and not account.password_expired(T0, None)
+    assert not created().must_change_password  # setup and console accounts: the default
 
 
 def test_a_success_resets_the_count_so_only_consecutive_failures_lock() -> None:
     account = created()
-    for _ in range(MAX_CONSECUTIVE_FAILURES - 1):
-        account.login_failed("wrong password", counts=True, client_request_id=None)
+    fail(account, MAX_CONSECUTIVE_FAILURES - 1)
     account.login_succeeded(None)
     assert account.failed_logins == 0
-    for _ in range(MAX_CONSECUTIVE_FAILURES - 1):
-        account.login_failed("wrong password", counts=True, client_request_id=None)
-    assert account.locked is None
+    fail(account, MAX_CONSECUTIVE_FAILURES - 1)
+    assert account.lock_in_force(T0) is None
 
 
 def test_an_unlock_resets_the_count_and_needs_a_lock_first() -> None:
@@ -152,7 +207,7 @@ def test_every_change_is_an_event_and_the_fold_is_the_state() -> None:
     account.assign_sites(["S01", "S03"], ADMIN, "second site")
     account.change_password("hash-2", account.as_author(), "changed")
     for _ in range(MAX_CONSECUTIVE_FAILURES):
-        account.login_failed("wrong password", counts=True, client_request_id="req-1")
+        account.login_failed("wrong password", counts=True, client_request_id="req-1", now=T0)
     account.unlock(ADMIN, "called the helpdesk")
     events = account.collect_events()
     assert [type(e).__name__ for e in events] == [
@@ -164,4 +219,4 @@ def test_every_change_is_an_event_and_the_fold_is_the_state() -> None:
     folded = None
     for event in events:
         folded = event.mutate(folded)
-    assert folded is not None and folded.public_view() == account.public_view()
+    assert folded is not None and folded.public_view(T0) == account.public_view(T0)

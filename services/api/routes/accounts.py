@@ -21,6 +21,7 @@ from services.api.schemas import (
     RoleChange,
     SitesChange,
 )
+from services.api.sign_in_guard import clock, sign_in_policy
 from services.application import Actor
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
@@ -28,9 +29,10 @@ log = get_logger("trial_ledger.accounts")
 Username = Annotated[str, Path(pattern=r"^[a-z][a-z0-9._-]{1,31}$")]
 
 
-def _changed(account: Account, actor: Actor, change: str) -> dict[str, Any]:
+def _changed(account: Account, actor: Actor, change: str, request: Request
+             ) -> dict[str, Any]:
     log.info("account_changed", user=actor.username, account=account.username, change=change)
-    return account.public_view()
+    return account.public_view(clock(request))
 
 
 @router.post("/me/password", response_model=AccountOut)
@@ -40,33 +42,39 @@ def change_my_password(body: Annotated[PasswordChange, Body()], ledger: LedgerDe
     this one included."""
     account = accounts.change_own_password(
         ledger, actor.username, body.current_password.get_secret_value(),
-        body.new_password.get_secret_value(), request_id=request_id(request))
-    return _changed(account, actor, "password")
+        body.new_password.get_secret_value(), request_id=request_id(request),
+        policy=sign_in_policy(request), now=clock(request))
+    return _changed(account, actor, "password", request)
 
 
 @router.get("", response_model=list[AccountOut])
-def list_accounts(ledger: LedgerDep, actor: ActorDep) -> list[dict[str, Any]]:
+def list_accounts(ledger: LedgerDep, actor: ActorDep, request: Request
+                  ) -> list[dict[str, Any]]:
     """Every account ever created, deactivated ones included (usernames are never reused)."""
     found = (ledger.account(username) for username in ledger.usernames())
-    return [account.public_view() for account in found if account is not None]
+    now = clock(request)
+    return [account.public_view(now) for account in found if account is not None]
 
 
 @router.post("", status_code=201, response_model=AccountOut)
-def create_account(body: Annotated[NewAccount, Body()], ledger: LedgerDep, actor: ActorDep
-                   ) -> dict[str, Any]:
-    """Create an account with a first password the holder then changes."""
+def create_account(body: Annotated[NewAccount, Body()], ledger: LedgerDep, actor: ActorDep,
+                   request: Request) -> dict[str, Any]:
+    """Create an account with a first password that only serves to choose a new one: the
+    holder sets their own at POST /api/v1/auth/password before they can get a token."""
     account = accounts.add_user(ledger, username=body.username, role=body.role,
                                 sites=body.sites, full_name=body.full_name,
-                                password=body.password.get_secret_value(), by=actor)
-    return _changed(account, actor, "created")
+                                password=body.password.get_secret_value(), by=actor,
+                                must_change_password=True)
+    return _changed(account, actor, "created", request)
 
 
 @router.get("/{username}", response_model=AccountOut)
-def read_account(username: Username, ledger: LedgerDep, actor: ActorDep) -> dict[str, Any]:
+def read_account(username: Username, ledger: LedgerDep, actor: ActorDep, request: Request
+                 ) -> dict[str, Any]:
     account = ledger.account(username)
     if account is None:
         raise UnknownAccount(f"there is no account {username!r}")
-    return account.public_view()
+    return account.public_view(clock(request))
 
 
 @router.post("/{username}/role", response_model=AccountOut)
@@ -75,7 +83,7 @@ def change_role(username: Username, body: Annotated[RoleChange, Body()], ledger:
     """Grant a role (replacing the current one), or revoke it with `role: null`."""
     account = accounts.set_role(ledger, username, body.role, author_of(actor, request),
                                 body.reason)
-    return _changed(account, actor, "role")
+    return _changed(account, actor, "role", request)
 
 
 @router.post("/{username}/sites", response_model=AccountOut)
@@ -85,25 +93,26 @@ def assign_sites(username: Username, body: Annotated[SitesChange, Body()], ledge
     by = author_of(actor, request)
     account = accounts.change_account(ledger, username,
                                       lambda a: a.assign_sites(body.sites, by, body.reason))
-    return _changed(account, actor, "sites")
+    return _changed(account, actor, "sites", request)
 
 
 @router.post("/{username}/lock", response_model=AccountOut)
 def lock_account(username: Username, body: Annotated[ReasonOnly, Body()], ledger: LedgerDep,
                  actor: ActorDep, request: Request) -> dict[str, Any]:
-    """Lock the account: it cannot sign in and its tokens stop working."""
+    """Lock the account until an unlock: it cannot sign in and its tokens stop working."""
     by = author_of(actor, request)
     account = accounts.change_account(ledger, username, lambda a: a.lock(by, body.reason))
-    return _changed(account, actor, "locked")
+    return _changed(account, actor, "locked", request)
 
 
 @router.post("/{username}/unlock", response_model=AccountOut)
 def unlock_account(username: Username, body: Annotated[ReasonOnly, Body()], ledger: LedgerDep,
                    actor: ActorDep, request: Request) -> dict[str, Any]:
-    """Unlock the account (also after a lockout) and reset its failure count."""
+    """End a lock or an automatic lockout early, and reset the failure count and the
+    doubling of the next lockout."""
     by = author_of(actor, request)
     account = accounts.change_account(ledger, username, lambda a: a.unlock(by, body.reason))
-    return _changed(account, actor, "unlocked")
+    return _changed(account, actor, "unlocked", request)
 
 
 @router.post("/{username}/deactivate", response_model=AccountOut)
@@ -112,7 +121,7 @@ def deactivate_account(username: Username, body: Annotated[ReasonOnly, Body()],
     """Close the account for good; its username is never given to anyone else."""
     by = author_of(actor, request)
     account = accounts.change_account(ledger, username, lambda a: a.deactivate(by, body.reason))
-    return _changed(account, actor, "deactivated")
+    return _changed(account, actor, "deactivated", request)
 
 
 @router.post("/{username}/password", response_model=AccountOut)
@@ -121,4 +130,4 @@ def reset_password(username: Username, body: Annotated[PasswordResetByAdmin, Bod
     """Set a temporary password: the holder must choose a new one before signing in."""
     account = accounts.reset_password(ledger, username, body.new_password.get_secret_value(),
                                       author_of(actor, request), body.reason)
-    return _changed(account, actor, "password reset")
+    return _changed(account, actor, "password reset", request)

@@ -1,34 +1,48 @@
 """POST /api/v1/auth/token: the OAuth2 password flow, answered with a short-lived JWT; and
-POST /api/v1/auth/password: change a password with the current one (also when it expired)."""
+POST /api/v1/auth/password: change a password with the current one (also when it expired or
+was set by an administrator). Both are anonymous, so both go through the sign-in throttle
+(429 with Retry-After) before any password is hashed."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from domain.errors import FieldProblem, InvalidEntry
+from infra.security.throttle import Throttled
 from infra.security.tokens import issue_token
 from services.accounts import change_own_password
 from services.api.deps import LedgerDep, SettingsDep, request_id
 from services.api.schemas import AccountOut, PasswordChange, TokenOut
+from services.api.sign_in_guard import clock, sign_in_guard, too_many_attempts
 from services.authentication import authenticate
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
+THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Too many failed attempts from this address or for this username; "
+                         "the Retry-After header says when to try again."}}
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post("/token", response_model=TokenOut, responses=THROTTLED)
 def issue_access_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     ledger: LedgerDep, settings: SettingsDep, request: Request,
-) -> TokenOut:
-    """Exchange username and password for a bearer token. Every attempt is recorded; the
-    fifth wrong password in a row locks the account."""
+) -> TokenOut | JSONResponse:
+    """Exchange username and password for a bearer token. Every checked attempt is recorded;
+    the fifth wrong password in a row locks the account for a while (doubling on repeats)."""
+    guard, now = sign_in_guard(request), clock(request)
+    try:
+        attempt = guard.admit(settings, request, form.username, now)
+    except Throttled as throttled:
+        return too_many_attempts(throttled, settings)
     account = authenticate(ledger, form.username, form.password, purpose="sign-in",
-                           request_id=request_id(request),
-                           password_max_age_days=settings.password_max_age_days)
+                           request_id=request_id(request), policy=guard.policy(settings),
+                           now=now)
+    guard.succeeded(attempt)
     token, expires_in = issue_token(
         settings.token_secret(), username=account.username, role=account.account_role or "none",
         account_version=account.credentials_version,
@@ -37,15 +51,26 @@ def issue_access_token(
     return TokenOut(access_token=token, expires_in=expires_in)
 
 
-@router.post("/password", response_model=AccountOut)
+@router.post("/password", response_model=AccountOut, responses=THROTTLED)
 def change_password(body: Annotated[PasswordChange, Body()], ledger: LedgerDep,
-                    request: Request) -> dict[str, object]:
-    """Change a password with the current one, no token needed (the way out of an expired or
-    reset password); tokens issued before stop working."""
+                    settings: SettingsDep, request: Request) -> dict[str, object] | JSONResponse:
+    """Change a password with the current one, no token needed (the way out of an expired
+    password or one an administrator set); tokens issued before stop working."""
     if body.username is None:
         raise InvalidEntry("username is required here (or use /api/v1/accounts/me/password "
                            "with a token)", [FieldProblem("username", "required")])
-    account = change_own_password(ledger, body.username, body.current_password.get_secret_value(),
-                                  body.new_password.get_secret_value(),
-                                  request_id=request_id(request))
-    return account.public_view()
+    guard, now = sign_in_guard(request), clock(request)
+    try:
+        attempt = guard.admit(settings, request, body.username, now)
+    except Throttled as throttled:
+        return too_many_attempts(throttled, settings)
+    try:
+        account = change_own_password(
+            ledger, body.username, body.current_password.get_secret_value(),
+            body.new_password.get_secret_value(), request_id=request_id(request),
+            policy=guard.policy(settings), now=now)
+    except InvalidEntry:
+        guard.succeeded(attempt)  # the current password was right; the new one is refused
+        raise
+    guard.succeeded(attempt)
+    return account.public_view(now)

@@ -12,6 +12,7 @@ from infra.logging import get_logger
 from services.api.deps import ActorDep, AsOfDep, LedgerDep, author_of, request_id
 from services.api.routes.participants import ParticipantId, _readable, visible_participant
 from services.api.schemas import SignatureRequest
+from services.api.sign_in_guard import clock, sign_in_policy
 from services.authentication import authenticate
 
 router = APIRouter(prefix="/api/v1/participants", tags=["signatures"])
@@ -24,7 +25,8 @@ def sign_casebook(participant_id: ParticipantId, body: Annotated[SignatureReques
     """Sign the casebook as it stands; a wrong password is 401 and counts toward the lockout."""
     visible_participant(ledger, actor, participant_id, None, "sign_casebook")
     account = authenticate(ledger, actor.username, body.password.get_secret_value(),
-                           purpose="signature", request_id=request_id(request))
+                           purpose="signature", request_id=request_id(request),
+                           policy=sign_in_policy(request), now=clock(request))
     signature = ledger.sign_casebook(
         participant_id, full_name=account.full_name, meaning=body.meaning,
         by=author_of(actor, request),
