@@ -65,9 +65,12 @@ def ensure_generation(engine: Engine, generation: int) -> None:
 class Projector:
     """Applies the log to one generation of every projection."""
 
-    def __init__(self, ledger: Any, engine: Engine, generation: int | None = None) -> None:
+    def __init__(self, ledger: Any, engine: Engine, generation: int | None = None,
+                 target: Engine | None = None) -> None:
+        """Reads the log from `engine`; writes the read models to `target` (default: the same
+        store; a scratch database when checking the live read models)."""
         self.ledger = ledger
-        self.engine = engine
+        self.engine = target or engine
         self.store = LedgerStore(engine)
         self.fixed_generation = generation
         self._states: dict[str, Any] = {}
@@ -84,11 +87,14 @@ class Projector:
                 projection_positions.c.generation == generation)).scalar()
         return int(value or 0)
 
-    def run_batch(self, limit: int = 500) -> BatchResult:
-        """Apply up to `limit` events after the tracked position, in one transaction."""
+    def run_batch(self, limit: int = 500, until: int | None = None) -> BatchResult:
+        """Apply up to `limit` events after the tracked position (and at or before `until`),
+        in one transaction."""
         generation = self.generation()
         start = self.position(generation)
         stored = self.store.stored_after(start, limit)
+        if until is not None:
+            stored = [row for row in stored if row.position <= until]
         if not stored:
             return BatchResult(0, start)
         end = stored[-1].position
@@ -104,14 +110,18 @@ class Projector:
         self._states = states
         return BatchResult(len(stored), end)
 
-    def catch_up(self, limit: int = 500, progress: Callable[[int], None] | None = None) -> int:
-        """Apply everything recorded so far; returns how many events were applied."""
+    def catch_up(self, limit: int = 500, progress: Callable[[int], None] | None = None,
+                 until: int | None = None) -> int:
+        """Apply everything recorded so far (or up to position `until`); returns how many
+        events were applied."""
         total = 0
         while True:
-            result = self.run_batch(limit)
-            if result.applied == 0 and self.position(self.generation()) >= (
-                    self.store.max_position()):
-                return total
+            result = self.run_batch(limit, until)
+            if result.applied == 0:
+                following = self.store.stored_after(self.position(self.generation()), 1)
+                if not following or (until is not None and following[0].position > until):
+                    return total
+                continue
             total += result.applied
             if progress:
                 progress(result.applied)

@@ -233,6 +233,10 @@ class MerkleStore:
         return self._compute(
             second, lambda nodes: merkle.consistency_proof_from_nodes(nodes, first, second))
 
+    def has_leaf(self, leaf_index: int) -> bool:
+        with self.engine.connect() as conn:
+            return (0, leaf_index) in _fetch(conn, {(0, leaf_index)})
+
     def leaf(self, leaf_index: int) -> bytes:
         return self.subtree_hash(0, leaf_index)
 

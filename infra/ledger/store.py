@@ -93,6 +93,14 @@ class LedgerStore:
             rows = conn.execute(query.order_by(ledger_chain.c.position)).all()
         return [_chain_row(r) for r in rows]
 
+    def chain_after(self, position: int) -> ChainRow | None:
+        """The first chain row after `position`."""
+        query = (sa.select(ledger_chain).where(ledger_chain.c.position > position)
+                 .order_by(ledger_chain.c.position).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _chain_row(row) if row else None
+
     def chain_for_event(self, stream_id: str, version: int) -> ChainRow | None:
         query = sa.select(ledger_chain).where(
             ledger_chain.c.stream_id == stream_id, ledger_chain.c.version == version

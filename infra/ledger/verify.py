@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.ledger.chain import GENESIS_HASH, ChainedRecord, link_hash
+from infra.ledger.merkle_store import MerkleStore
 from infra.ledger.store import ChainRow, LedgerStore, StoredRow
 
 
@@ -18,6 +19,12 @@ class VerifyReport:
     first_bad_position: int | None = None
     first_bad_leaf_index: int | None = None
     problem: str | None = None
+
+    def line(self) -> str:
+        if self.ok:
+            return f"chain: {self.events} events linked"
+        return (f"chain: FAILED at position {self.first_bad_position} (leaf "
+                f"{self.first_bad_leaf_index}): {self.problem}")
 
     def as_dict(self) -> dict[str, Any]:
         if self.ok:
@@ -51,6 +58,28 @@ def _bad(count: int, position: int, leaf: int | None, problem: str) -> VerifyRep
     return VerifyReport(False, count, None, position, leaf, problem)
 
 
+def _missing_chain_row(store: LedgerStore, stored: StoredRow, leaf: int) -> VerifyReport:
+    """A stored event without a chain row: its row was deleted (the chain's leaf indexes skip
+    it, or the Merkle tree still holds its leaf), or the event was inserted outside the
+    ledger (nothing is missing from the chain)."""
+    what = (f"event {stored.stream_id} v{stored.version} at position {stored.position} has no "
+            "chain row")
+    following = store.chain_after(stored.position)
+    if following is not None and following.leaf_index > leaf:
+        return _bad(leaf, stored.position, leaf,
+                    f"{what}: its chain row (leaf {leaf}) is missing, the chain skips from "
+                    f"leaf {leaf - 1} to leaf {following.leaf_index}: the chain row was deleted")
+    if following is None and MerkleStore(store.engine).has_leaf(leaf):
+        return _bad(leaf, stored.position, leaf,
+                    f"{what}: its chain row (leaf {leaf}) is missing although the Merkle tree "
+                    "holds that leaf: the chain row was deleted")
+    if following is None:
+        return _bad(leaf, stored.position, None,
+                    f"{what}: it was inserted outside the ledger, or the chain row of the last "
+                    "event was deleted")
+    return _bad(leaf, stored.position, None, f"{what}: it was inserted outside the ledger")
+
+
 def verify_ledger(store: LedgerStore, *, expected_head: str | None = None) -> VerifyReport:
     """Walk chain and events together; the first disagreement is reported, with its position."""
     prev_hash, prev_recorded_at, expected_leaf = GENESIS_HASH, "", 0
@@ -59,9 +88,7 @@ def verify_ledger(store: LedgerStore, *, expected_head: str | None = None) -> Ve
     for chain, stored in _pairs(store.iter_chain(), store.iter_stored()):
         if chain is None:
             assert stored is not None
-            return _bad(expected_leaf, stored.position, None,
-                        f"event {stored.stream_id} v{stored.version} at position "
-                        f"{stored.position} has no chain row: it was inserted outside the ledger")
+            return _missing_chain_row(store, stored, expected_leaf)
         position = chain.position
         if stored is None:
             return _bad(expected_leaf, position, chain.leaf_index,

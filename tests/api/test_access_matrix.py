@@ -157,8 +157,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/api/v1/audit-trail"): lambda w, p: Call("GET", "/api/v1/audit-trail"),
     ("GET", "/api/v1/projections"): lambda w, p: Call("GET", "/api/v1/projections"),
     ("GET", "/api/v1/ledger/verify"): lambda w, p: Call("GET", "/api/v1/ledger/verify"),
-    ("GET", "/api/v1/ledger/checkpoints/latest"): lambda w, p: Call(
-        "GET", "/api/v1/ledger/checkpoints/latest"),
+    ("GET", "/api/v1/ledger/checkpoints/latest"): lambda w, p: _after_a_checkpoint(w),
     ("POST", "/api/v1/ledger/checkpoints"): lambda w, p: Call("POST",
                                                               "/api/v1/ledger/checkpoints"),
     ("GET", "/api/v1/ledger/public-key"): lambda w, p: Call("GET", "/api/v1/ledger/public-key"),
@@ -167,6 +166,13 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "/api/v1/ledger/proofs/consistency"): lambda w, p: Call(
         "GET", "/api/v1/ledger/proofs/consistency", params={"first": 1, "second": 2}),
 }
+
+
+def _after_a_checkpoint(walk: Walk) -> Call:
+    """Reads never issue checkpoints: the worker (here, the data manager) issues one first."""
+    response = send(walk.api, "POST", "/api/v1/ledger/checkpoints", "dm", None)
+    assert response.status_code == 201, response.text
+    return Call("GET", "/api/v1/ledger/checkpoints/latest")
 
 
 def _locked_account(walk: Walk) -> Call:

@@ -32,7 +32,16 @@ def post_story(api: Api) -> list[dict[str, Any]]:
         response = api.post(participant, body)
         assert response.status_code == 201, response.text
         events.append(response.json())
+    issue(api)  # what the projection worker does on its schedule
     return events
+
+
+def issue(api: Api) -> dict[str, Any]:
+    """A new signed checkpoint of the whole log (POST; reads never issue one)."""
+    response = api.client.post(f"{LEDGER}/checkpoints", headers=api.headers("dm"))
+    assert response.status_code == 201, response.text
+    checkpoint: dict[str, Any] = response.json()
+    return checkpoint
 
 
 def latest(api: Api) -> dict[str, Any]:
@@ -68,8 +77,36 @@ def test_the_latest_checkpoint_is_signed_by_the_published_key(api: Api) -> None:
     assert len(public_key) == 32
     assert checkpoint_format.verify_checkpoint(public_key, checkpoint["body"],
                                                base64.b64decode(checkpoint["signature"]))
-    again = latest(api)
-    assert again["tree_size"] > size or again == checkpoint  # nothing new: the same one
+    assert checkpoint["events_after"] == api.ledger_state()[0] - size
+    api.post("HCC-01-002", story.follow_up("2026-02-01"))
+    again = latest(api)  # a read issues nothing: the same checkpoint, one event behind
+    assert {k: v for k, v in again.items() if k != "events_after"} == {
+        k: v for k, v in checkpoint.items() if k != "events_after"}
+    assert again["events_after"] == checkpoint["events_after"] + 1
+
+
+def test_latest_checkpoint_is_a_404_problem_saying_how_one_is_made(api: Api) -> None:
+    response = api.get(f"{LEDGER}/checkpoints/latest", user="auditor")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "POST /api/v1/ledger/checkpoints" in response.json()["detail"]
+    assert "trial-ledger project --checkpoint-every" in response.json()["detail"]
+    assert api.get(f"{LEDGER}/proofs/consistency", user="auditor", first=0).status_code == 404
+
+
+def test_proofs_beyond_the_last_checkpoints_tree_are_refused_without_growing_it(api: Api
+                                                                               ) -> None:
+    events = post_story(api)
+    size = latest(api)["tree_size"]
+    api.post("HCC-01-002", story.follow_up("2026-02-01"))
+    response = api.get(f"{LEDGER}/proofs/consistency", user="auditor", first=1,
+                       second=size + 1)
+    assert response.status_code == 422
+    assert "beyond the Merkle tree" in response.json()["detail"]
+    response = inclusion(api, events[0]["event_id"], tree_size=size + 1)
+    assert response.status_code == 422 and "query.tree_size" in [
+        e["loc"] for e in response.json()["errors"]]
+    assert inclusion(api, events[0]["event_id"], tree_size=size).status_code == 200
 
 
 def test_inclusion_proofs_verify_offline_against_the_checkpoints_root(api: Api) -> None:
@@ -92,7 +129,7 @@ def test_an_inclusion_proof_for_an_older_checkpoint_verifies_against_its_root(ap
     events = post_story(api)
     older = latest(api)
     api.post("HCC-01-002", story.follow_up("2026-02-01"))
-    newer = latest(api)
+    newer = issue(api)
     assert newer["tree_size"] > older["tree_size"]
     for checkpoint in (older, newer):
         proof = inclusion(api, events[1]["event_id"], tree_size=checkpoint["tree_size"]).json()
@@ -160,7 +197,7 @@ def test_the_auditor_checks_proofs_with_the_verifier_file_alone(api: Api, tmp_pa
     events = post_story(api)
     older = latest(api)
     api.post("HCC-01-002", story.follow_up("2026-02-01"))
-    newer = latest(api)
+    newer = issue(api)
     verifier = tmp_path / "proofs.py"
     shutil.copy(Path(proofs.__file__), verifier)
     included = {**inclusion(api, events[1]["event_id"], tree_size=newer["tree_size"]).json(),

@@ -17,42 +17,46 @@ from services.api.routes.participants import ParticipantId, _readable
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
-def caught_up(request: Request) -> None:
-    """Read-your-writes: apply whatever was recorded before this read began."""
-    request.app.state.projector.catch_up()
+MAX_POSITION = 2**63 - 1  # the largest BIGINT: a larger cursor is refused before any query
 
 
 @router.get("/audit-trail")
 def audit_trail(
-    request: Request, actor: ActorDep, as_of: AsOfDep = None,
-    after: Annotated[int, Query(ge=0, description="Return entries after this position.")] = 0,
+    request: Request, ledger: LedgerDep, actor: ActorDep, as_of: AsOfDep = None,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION,
+                                description="Return entries after this position.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     participant_id: Annotated[str | None, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")] = None,
     user: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    """Cursor-paged audit feed: pass `next_after` back as `after` for the next page."""
+    """Cursor-paged audit trail: pass `next_after` back as `after` for the next page. Who,
+    what, when and why come from each stored event after its hash is checked against the
+    chain; an entry whose read-model row disagrees is shown with the event's values and
+    `verified: false`. Events not yet projected are read from the log (read-your-writes)."""
     authorize(actor.role, actor.sites, "read_audit")
-    caught_up(request)
-    return audit_page(request.app.state.engine, after=after, limit=limit,
+    return audit_page(ledger, request.app.state.engine, after=after, limit=limit,
                       participant_id=participant_id, user=user, as_of=as_of,
                       sites=visible_sites(actor.role, actor.sites, "read_audit"))
 
 
 @router.get("/projections")
-def projections(request: Request, actor: ActorDep) -> list[dict[str, Any]]:
-    """Each read model's tracked position, row count and state hash."""
+def projections(request: Request, ledger: LedgerDep, actor: ActorDep
+                ) -> list[dict[str, Any]]:
+    """Each read model's tracked position, row count and state hash, and how many events of
+    the log it has not applied yet (the projection worker applies them; this read does not)."""
     authorize(actor.role, actor.sites, "read_audit")
-    caught_up(request)
-    return list(state_hashes(request.app.state.engine).values())
+    end = ledger.store.max_position()
+    return [{**row, "log_position": end, "behind": max(0, end - row["position"])}
+            for row in state_hashes(request.app.state.engine).values()]
 
 
 @router.get("/participants/{participant_id}/audit-report", response_class=HTMLResponse)
 def audit_report(participant_id: ParticipantId, request: Request, ledger: LedgerDep,
                  actor: ActorDep, as_of: AsOfDep = None) -> HTMLResponse:
-    """A printable audit report of one participant: every entry with who, when, why, changes."""
+    """A printable audit report of one participant: every entry with who, when, why, changes,
+    from verified event bytes; entries that failed verification are marked."""
     participant = _readable(ledger, actor, participant_id, as_of)
-    caught_up(request)
-    page = audit_page(request.app.state.engine, after=0, limit=100_000,
+    page = audit_page(ledger, request.app.state.engine, after=0, limit=100_000,
                       participant_id=participant_id, as_of=as_of)
     signatures = ledger.signatures_of(participant_id, as_of=as_of)
     return HTMLResponse(render_report(participant_id, participant.site_id, page["entries"],
@@ -70,10 +74,13 @@ def render_report(participant_id: str, site_id: str, entries: list[dict[str, Any
         changes = "<br>".join(
             f"{_cell(c['field'])}: {_cell(c['old'])} &rarr; {_cell(c['new'])}"
             for c in e["changes"])
+        flagged = "" if e.get("verified", True) else (
+            "<br><strong>NOT VERIFIED:</strong> " + "; ".join(_cell(p) for p in e["problems"]))
         rows.append(
             "<tr>" + "".join(f"<td>{_cell(e[k])}</td>" for k in (
                 "position", "recorded_at", "recorded_by", "role", "type", "occurred_on",
-                "reason")) + f"<td>{changes}</td><td><code>{_cell(e['event_id'])}</code></td></tr>")
+                "reason")) + f"<td>{changes}</td><td><code>{_cell(e['event_id'])}</code>"
+            f"{flagged}</td></tr>")
     signed = "".join(
         f"<li><strong>{_cell(s.get('full_name'))}</strong> ({_cell(s.get('signer'))}) signed "
         f"&ldquo;{_cell(s.get('meaning'))}&rdquo; at {_cell(s.get('signed_at'))} covering "

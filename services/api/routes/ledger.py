@@ -11,14 +11,15 @@ from fastapi import APIRouter, HTTPException, Query
 
 from domain.errors import FieldProblem, InvalidEntry
 from infra.ledger.checkpoints import (
+    Checkpoint,
     SigningKeyError,
-    current_checkpoint,
     issue_checkpoint,
     public_key_document,
 )
+from infra.ledger.checkpoints import latest_checkpoint as stored_latest_checkpoint
 from infra.ledger.merkle_store import ChainForkError, MerkleStore
-from infra.ledger.verify import verify_ledger
-from infra.settings import Settings
+from infra.ledger.verification import verify_store
+from projections.verify_models import verify_read_models
 from services.access import authorize
 from services.api.deps import ActorDep, LedgerDep, SettingsDep
 from services.application import TrialLedger
@@ -26,29 +27,40 @@ from services.application import TrialLedger
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 
 EVENT_ID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-TreeSize = Annotated[int | None, Query(ge=1, description="Tree size of a checkpoint you "
-                                                         "hold; default: the latest.")]
+MAX_SIZE = 2**63 - 1  # the largest BIGINT: larger sizes are refused before any query
+TreeSize = Annotated[int | None, Query(ge=1, le=MAX_SIZE,
+                                       description="Tree size of a checkpoint you hold; "
+                                                   "default: the latest.")]
 
 
 @router.get("/verify")
-def verify(ledger: LedgerDep, actor: ActorDep,
+def verify(ledger: LedgerDep, actor: ActorDep, settings: SettingsDep,
            head: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$",
                                              description="A head hash kept from earlier: "
                                                          "the log must still contain it.")] = None,
+           read_models: Annotated[bool, Query(description="Also rebuild every read model "
+                                                          "from the log in a scratch store and "
+                                                          "compare state hashes.")] = False,
            ) -> dict[str, Any]:
-    """Recompute every link; report the first bad position, if any."""
+    """Recompute every link and check the log against every stored signed checkpoint; report
+    the first bad position or leaf, and in `checks` what each check proved (read only)."""
     authorize(actor.role, actor.sites, "verify_ledger")
-    return verify_ledger(ledger.store, expected_head=head).as_dict()
+    result = verify_store(ledger.store, settings, expected_head=head)
+    if read_models:
+        result.read_models = verify_read_models(ledger, ledger.store.engine)
+    return result.as_dict()
 
 
 @router.get("/checkpoints/latest")
-def latest_checkpoint(ledger: LedgerDep, actor: ActorDep, settings: SettingsDep
-                      ) -> dict[str, Any]:
-    """The signed checkpoint of the whole log (a new one is issued if the log has grown).
-    Keep it outside the system: `trial-ledger verify --checkpoint FILE` checks it later."""
+def latest_checkpoint(ledger: LedgerDep, actor: ActorDep) -> dict[str, Any]:
+    """The newest stored signed checkpoint and how many events were recorded after it. Keep
+    it outside the system: `trial-ledger verify --checkpoint FILE` checks it later.
+    Checkpoints are issued by the projection worker on a schedule and by
+    POST /api/v1/ledger/checkpoints; this read issues none."""
     authorize(actor.role, actor.sites, "verify_ledger")
-    with _tree_errors():
-        return current_checkpoint(ledger.store.engine, settings).as_dict()
+    checkpoint = _latest_or_404(ledger)
+    log_size = MerkleStore(ledger.store.engine).log_size()
+    return {**checkpoint.as_dict(), "events_after": max(0, log_size - checkpoint.tree_size)}
 
 
 @router.post("/checkpoints", status_code=201)
@@ -70,7 +82,7 @@ def public_key(actor: ActorDep, settings: SettingsDep) -> dict[str, str]:
 
 @router.get("/proofs/inclusion")
 def inclusion_proof(
-    ledger: LedgerDep, actor: ActorDep, settings: SettingsDep,
+    ledger: LedgerDep, actor: ActorDep,
     event_id: Annotated[str, Query(pattern=EVENT_ID, description="The event's event_id.")],
     tree_size: TreeSize = None,
 ) -> dict[str, Any]:
@@ -81,7 +93,7 @@ def inclusion_proof(
     if event is None:
         raise HTTPException(404, f"no event with event_id {event_id} is in the ledger")
     with _tree_errors():
-        size = _tree_size(ledger, settings, tree, tree_size, "query.tree_size")
+        size = _tree_size(ledger, tree, tree_size, "query.tree_size")
         if event.leaf_index >= size:
             raise InvalidEntry(
                 f"event {event_id} is leaf {event.leaf_index}, which a tree of {size} leaves "
@@ -95,9 +107,10 @@ def inclusion_proof(
 
 @router.get("/proofs/consistency")
 def consistency_proof(
-    ledger: LedgerDep, actor: ActorDep, settings: SettingsDep,
-    first: Annotated[int, Query(ge=0, description="Tree size of the older checkpoint.")],
-    second: Annotated[int | None, Query(ge=0, description="Tree size of the newer "
+    ledger: LedgerDep, actor: ActorDep,
+    first: Annotated[int, Query(ge=0, le=MAX_SIZE,
+                                description="Tree size of the older checkpoint.")],
+    second: Annotated[int | None, Query(ge=0, le=MAX_SIZE, description="Tree size of the newer "
                                                           "checkpoint; default: the latest.")
                       ] = None,
 ) -> dict[str, Any]:
@@ -105,7 +118,7 @@ def consistency_proof(
     authorize(actor.role, actor.sites, "verify_ledger")
     tree = MerkleStore(ledger.store.engine)
     with _tree_errors():
-        size = _tree_size(ledger, settings, tree, second, "query.second")
+        size = _tree_size(ledger, tree, second, "query.second")
         if first > size:
             raise InvalidEntry(
                 f"first ({first}) is larger than second ({size}): a consistency proof shows "
@@ -115,15 +128,31 @@ def consistency_proof(
     return {"first": first, "second": size, "proof": [_b64(node) for node in proof]}
 
 
-def _tree_size(ledger: TrialLedger, settings: Settings, tree: MerkleStore, asked: int | None,
-               loc: str) -> int:
-    """The asked size if the log has reached it; default: the latest checkpoint's size."""
+def _latest_or_404(ledger: TrialLedger) -> Checkpoint:
+    checkpoint = stored_latest_checkpoint(ledger.store.engine)
+    if checkpoint is None:
+        raise HTTPException(404, "no checkpoint has been issued yet: POST "
+                                 "/api/v1/ledger/checkpoints issues one now, and the projection "
+                                 "worker (trial-ledger serve, or trial-ledger project "
+                                 "--checkpoint-every S) issues one periodically")
+    return checkpoint
+
+
+def _tree_size(ledger: TrialLedger, tree: MerkleStore, asked: int | None, loc: str) -> int:
+    """The asked size if the stored tree has reached it; default: the latest checkpoint's."""
     if asked is None:
-        return current_checkpoint(ledger.store.engine, settings).tree_size
-    size = tree.sync()
-    if asked > size:
+        return _latest_or_404(ledger).tree_size
+    log_size = tree.log_size()
+    if asked > log_size:
         raise InvalidEntry(f"{loc.split('.')[-1]} {asked} is beyond the log, which has "
-                           f"{size} events", [FieldProblem(loc, f"must be at most {size}")])
+                           f"{log_size} events",
+                           [FieldProblem(loc, f"must be at most {log_size}")])
+    size = tree.size()
+    if asked > size:
+        raise InvalidEntry(f"{loc.split('.')[-1]} {asked} is beyond the Merkle tree, which "
+                           f"has {size} leaves until the next checkpoint (POST "
+                           "/api/v1/ledger/checkpoints)",
+                           [FieldProblem(loc, f"must be at most {size}")])
     return asked
 
 
