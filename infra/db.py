@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -88,9 +90,23 @@ class DatabaseURL:
         }
 
 
+SQLITE_FILE_MODE = 0o600
+
+
+def create_sqlite_file(path: str) -> None:
+    """Create the SQLite file owner-only before SQLite opens it; SQLite gives its -wal and
+    -shm files the database file's mode. An existing file is left as it is."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE))
+
+
 def create_engine(database: DatabaseURL, *, pool_size: int = 8) -> Engine:
     """A SQLAlchemy engine for reads, migrations and read models."""
     if database.kind == "sqlite":
+        assert database.sqlite_path is not None
+        create_sqlite_file(database.sqlite_path)
         engine = sa.create_engine(
             database.sqlalchemy_url(), connect_args={"check_same_thread": False, "timeout": 30}
         )

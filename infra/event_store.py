@@ -1,6 +1,7 @@
 """The eventsourcing library's recorders, extended to write the hash chain in the same transaction.
 
-Each insert of stored events (under the store's write lock) also writes one `ledger_chain`
+Each insert of stored events (under the store's write lock: SQLite's database lock, an
+advisory transaction lock on PostgreSQL) also writes one `ledger_chain`
 row per event: leaf index, position, stream, version, `recorded_at` from the database clock
 (forced strictly monotonic) and the SHA-256 link over the stored bytes. An optional
 idempotency row is written in the same transaction, so a retried request can never append twice.
@@ -14,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.sql import SQL, Literal
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from infra.ledger.chain import (
@@ -26,6 +28,9 @@ from infra.ledger.chain import (
 )
 
 ONE_MICROSECOND = timedelta(microseconds=1)
+# "trlwrite": the transaction-scoped advisory lock that serialises event inserts on PostgreSQL
+# (distinct from infra.ledger.merkle_store.SYNC_LOCK_KEY, "trlmerkl").
+WRITE_LOCK_KEY = 0x74726C7772697465
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,22 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
 
 
 class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
-    """PostgreSQL: the library's EXCLUSIVE table lock serialises writers; chain rows follow."""
+    """PostgreSQL: an advisory write lock serialises writers; chain rows follow.
+
+    The library takes `LOCK TABLE stored_events IN EXCLUSIVE MODE`, which PostgreSQL allows
+    only to a role with UPDATE, DELETE or TRUNCATE on the table. The runtime role has none of
+    those, so the same point in the insert transaction takes `pg_advisory_xact_lock` on one
+    constant key instead: held until commit or rollback, it serialises inserters just the
+    same (commit order = notification id order) and needs no table privilege.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
+            SQL("SELECT pg_advisory_xact_lock({0})").format(Literal(WRITE_LOCK_KEY)),
+        ]
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -10,7 +10,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.db import DatabaseURL
+from infra.secret_files import check_secret_file, read_or_create_secret
 
+JWT_SECRET_FILE = "jwt.secret"
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "changethis", "password"})
 
 
@@ -20,6 +22,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRIAL_LEDGER_", extra="ignore")
 
     database_url: str = "sqlite:///./trial-ledger.db"
+    migration_database_url: str | None = Field(default=None, repr=False)
+    """The schema owner's store URL for migrations; default: database_url."""
+    runtime_role: str = Field(default="trial_ledger_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """PostgreSQL role the migrations grant the service's privileges to (created if missing)."""
     jwt_secret: str | None = Field(default=None, repr=False)
     secrets_dir: Path | None = None
     signing_key_file: Path | None = None
@@ -33,6 +39,18 @@ class Settings(BaseSettings):
     lock_timeout_seconds: int = Field(default=10, ge=1)
     pool_size: int = Field(default=8, ge=1)
     log_level: str = "INFO"
+    lockout_minutes: int = Field(default=15, ge=1)
+    """Part 11 §11.300(d): an automatic lockout after failed sign-ins lasts this long..."""
+    lockout_max_minutes: int = Field(default=24 * 60, ge=1)
+    """...doubled for each repeat since the last sign-in or unlock, up to this."""
+    sign_in_window_seconds: int = Field(default=300, ge=1)
+    """The sliding window of the sign-in throttle (per API process)."""
+    sign_in_attempts_per_address: int = Field(default=30, ge=1)
+    """Failed sign-ins one client address may make per window before 429."""
+    sign_in_attempts_per_username: int = Field(default=10, ge=1)
+    """Failed sign-ins one typed username may take per window before 429."""
+    unknown_username_events_per_window: int = Field(default=60, ge=1)
+    """Unknown-username failures recorded per window; the rest are counted in the next one."""
 
     @field_validator("jwt_secret")
     @classmethod
@@ -55,13 +73,26 @@ class Settings(BaseSettings):
             return Path(self.database.sqlite_path).resolve().parent / ".trial-ledger"
         return Path(".trial-ledger").resolve()
 
+    def migration_url(self) -> str:
+        """Where migrations run: the owner's URL, else the service's own."""
+        return self.migration_database_url or self.database_url
+
     def token_secret(self) -> str:
-        """The JWT signing secret: from the setting, else generated once into a 0600 file."""
+        """The JWT signing secret: from the setting, else generated once into a 0600 file
+        (refused if group or others can access it, or another user owns it)."""
         if self.jwt_secret:
             return self.jwt_secret
-        path = self.resolved_secrets_dir() / "jwt.secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+        path = self.resolved_secrets_dir() / JWT_SECRET_FILE
+        return read_or_create_secret(
+            path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
+
+    def check_secret_files(self) -> None:
+        """Refuse (InsecureSecretFile) an existing secret file others could read or replace."""
+        from infra.ledger.checkpoints import signing_key_path
+
+        paths = [signing_key_path(self)]
+        if not self.jwt_secret:
+            paths.append(self.resolved_secrets_dir() / JWT_SECRET_FILE)
+        for path in paths:
+            if path.exists():
+                check_secret_file(path)

@@ -1,4 +1,5 @@
-"""Alembic environment: the store URL comes from the caller or from TRIAL_LEDGER_DATABASE_URL."""
+"""Alembic environment: the store URL comes from the caller, else from the settings
+(TRIAL_LEDGER_MIGRATION_DATABASE_URL, else TRIAL_LEDGER_DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    url = config.attributes.get("database_url") or Settings().database_url
+    url = config.attributes.get("database_url") or Settings().migration_url()
     from infra.db import DatabaseURL
 
     engine = create_engine(DatabaseURL.parse(url))

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from domain.errors import DomainError
 from infra.db import create_engine
-from infra.migrate import upgrade
+from infra.migrate import upgrade_store
 from infra.settings import Settings
 
 app = typer.Typer(help="Event-sourced audit ledger for the TACE + camrelizumab + apatinib trial.",
@@ -31,11 +31,23 @@ def _ledger(settings: Settings):  # type: ignore[no-untyped-def]
     return TrialLedger(settings, create_engine(settings.database))
 
 
+def _refuse_exposed_secrets(settings: Settings) -> None:
+    """Exit 2 with one line naming the file and the fix if others could read a secret."""
+    from infra.secret_files import InsecureSecretFile
+
+    try:
+        settings.check_secret_files()
+    except InsecureSecretFile as error:
+        err.print(str(error), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every Alembic migration to the store named by TRIAL_LEDGER_DATABASE_URL."""
+    """Apply every Alembic migration as the schema owner (TRIAL_LEDGER_MIGRATION_DATABASE_URL,
+    else TRIAL_LEDGER_DATABASE_URL), granting the runtime role what the service needs."""
     settings = Settings()
-    upgrade(settings.database_url)
+    upgrade_store(settings)
     err.print(f"schema up to date on {settings.database.kind}")
 
 
@@ -56,7 +68,7 @@ def users_add(
     from services.application import Actor
 
     settings = Settings()
-    upgrade(settings.database_url)
+    upgrade_store(settings)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass()
     ledger = _ledger(settings)
     try:
@@ -78,7 +90,7 @@ def _change_account(name: str, change: Any) -> None:
     from services.accounts import change_account
 
     settings = Settings()
-    upgrade(settings.database_url)
+    upgrade_store(settings)
     try:
         account = change_account(_ledger(settings), name,
                                  lambda a: change(a, Author(f"cli:{getpass.getuser()}", "system")))
@@ -119,30 +131,39 @@ def verify(
     head: Annotated[str | None, typer.Option(help="A head hash kept earlier; the log must "
                                                   "still contain it.")] = None,
     checkpoint: Annotated[str | None, typer.Option(
-        help="A checkpoint saved from GET /api/v1/ledger/checkpoints/latest: check its "
-             "signature, re-derive its root from the stored events, prove the log extends "
-             "it.")] = None,
+        help="A checkpoint saved from GET /api/v1/ledger/checkpoints/latest and kept outside "
+             "the store: check its signature, re-derive its root from the stored events, "
+             "prove the log extends it.")] = None,
+    read_models: Annotated[bool, typer.Option(
+        "--read-models", help="Also rebuild every read model from the log in a scratch store "
+                              "and compare state hashes with the live ones.")] = False,
 ) -> None:
-    """Recompute the hash chain from the stored bytes; exit 1 at the first bad position."""
+    """Recompute the hash chain from the stored bytes and check the log against every signed
+    checkpoint the store holds; exit 1 at the first bad position or leaf. Prints the JSON
+    report on stdout and one line per check (what it proved, and its limits) on stderr.
+    Read only: nothing is written to the store."""
     from infra.ledger.store import LedgerStore
-    from infra.ledger.verify import verify_ledger
+    from infra.ledger.verification import verify_store
 
     settings = Settings()
     store = LedgerStore(create_engine(settings.database))
-    report = verify_ledger(store, expected_head=head)
-    result, ok = report.as_dict(), report.ok
+    result = verify_store(store, settings, expected_head=head)
     if checkpoint is not None:
         from infra.ledger.checkpoints import check_checkpoint_file
 
         try:
-            checked = check_checkpoint_file(store, settings, checkpoint)
+            result.external = check_checkpoint_file(store, settings, checkpoint)
         except ValueError as error:
             err.print(f"checkpoint not checked: {error}", markup=False, style="red")
             raise typer.Exit(2) from None
-        ok = ok and checked.ok
-        result = {**result, "ok": ok, "checkpoint": checked.as_dict()}
-    typer.echo(json.dumps(result, indent=2))
-    raise typer.Exit(0 if ok else 1)
+    if read_models:
+        from projections.verify_models import verify_read_models
+
+        result.read_models = verify_read_models(_ledger(settings), store.engine)
+    typer.echo(json.dumps(result.as_dict(), indent=2))
+    for line in result.lines():
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 @app.command()
@@ -151,20 +172,32 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     demo: Annotated[bool, typer.Option(help="Seed a synthetic demo trial into an empty store."
                                        )] = False,
+    no_worker: Annotated[bool, typer.Option(
+        "--no-worker", help="Do not run the projection worker and checkpoint schedule in this "
+                            "process (when `trial-ledger project` runs separately).")] = False,
+    checkpoint_every: Annotated[float, typer.Option(
+        help="Seconds between signed checkpoints while the log grows (0: none).")] = 60.0,
 ) -> None:
-    """Apply migrations to the store and serve the API."""
+    """Apply migrations to the store (as the schema owner) and serve the API; unless
+    --no-worker, also run the projection worker (read models, signed checkpoints) in
+    background threads of this process."""
     import uvicorn
 
     from services.api.app import create_app
 
     settings = Settings()
-    upgrade(settings.database_url)
+    _refuse_exposed_secrets(settings)
+    upgrade_store(settings)
     if demo:
         from services.demo import ensure_demo
 
         ensure_demo(settings, err)
+    if not no_worker:
+        from projections.worker import BackgroundWorker
+
+        BackgroundWorker(settings, checkpoint_every=checkpoint_every).start()
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None,
-                access_log=False)
+                access_log=False, server_header=False)
 
 
 @app.command()
@@ -263,15 +296,17 @@ def seed_command(
                                            "give the same trial.")] = 2026,
 ) -> None:
     """Record a deterministic synthetic trial (demo data) into an empty store."""
-    from services.demo import print_demo_accounts
+    from services.demo import print_demo_accounts, seeding_progress
     from services.seed import StoreNotEmpty, seed_trial
 
     settings = Settings()
-    upgrade(settings.database_url)
+    upgrade_store(settings)
     ledger = _ledger(settings)
     err.print(f"seeding {participants} synthetic participants (seed {seed})...")
     try:
-        summary = seed_trial(ledger, participants=participants, seed=seed)
+        with seeding_progress(err) as progress:
+            summary = seed_trial(ledger, participants=participants, seed=seed,
+                                 progress=progress)
     except StoreNotEmpty as error:
         err.print(f"[red]not seeded:[/red] {error}")
         raise typer.Exit(2) from None
@@ -300,7 +335,8 @@ def project(
     from projections.runner import Projector
 
     settings = Settings()
-    upgrade(settings.database_url)
+    _refuse_exposed_secrets(settings)
+    upgrade_store(settings)
     ledger = _ledger(settings)
     projector = Projector(ledger, ledger.store.engine)
     if once:
@@ -329,7 +365,7 @@ def rebuild() -> None:
     from projections.state import state_hashes
 
     settings = Settings()
-    upgrade(settings.database_url)
+    upgrade_store(settings)
     ledger = _ledger(settings)
     engine = ledger.store.engine
     total = ledger.store.count()

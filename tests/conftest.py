@@ -3,6 +3,9 @@
 PostgreSQL comes from TRIAL_LEDGER_TEST_DATABASE_URL, else from testcontainers when a Docker
 engine is reachable, else its tests are skipped with the reason shown; under CI a missing
 PostgreSQL is a failure. Each test gets a fresh database cloned from a migrated template.
+`store_url` is the schema owner's URL (migrations, deliberate tampering); on PostgreSQL the
+`settings` fixture connects as the least-privilege runtime role, as a deployment does, so every
+test through the service proves the role's grants suffice.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from sqlalchemy.engine import make_url
 from infra.migrate import upgrade
 
 STORES = ["sqlite", "postgresql"]
+# Roles are cluster-wide: one LOGIN role serves every test database and every test session.
+RUNTIME_ROLE = "tl_test_runtime"
+RUNTIME_PASSWORD = "tl-test-runtime"  # ignored under trust auth; needed under password auth
 
 
 def _docker_postgres() -> Iterator[str | None]:
@@ -67,13 +73,29 @@ def _with_database(url: str, dbname: str) -> str:
         hide_password=False)
 
 
+def runtime_url(owner_url: str) -> str:
+    """The same PostgreSQL database, connected as the test runtime role."""
+    return make_url(owner_url).set(drivername="postgresql", username=RUNTIME_ROLE,
+                                   password=RUNTIME_PASSWORD).render_as_string(
+        hide_password=False)
+
+
+def _ensure_runtime_role(server_url: str) -> None:
+    with _admin(server_url) as conn:
+        try:
+            conn.execute(f"CREATE ROLE {RUNTIME_ROLE} LOGIN PASSWORD '{RUNTIME_PASSWORD}'")
+        except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+            pass  # made by an earlier or a concurrent session
+
+
 @pytest.fixture(scope="session")
 def postgres_template(postgres_server_url: str) -> Iterator[str]:
     name = f"tl_template_{os.getpid()}"
+    _ensure_runtime_role(postgres_server_url)
     with _admin(postgres_server_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
-    upgrade(_with_database(postgres_server_url, name))
+    upgrade(_with_database(postgres_server_url, name), runtime_role=RUNTIME_ROLE)
     yield name
     with _admin(postgres_server_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -110,8 +132,15 @@ def store_kind(store_url: str) -> str:
 
 
 @pytest.fixture
-def settings(store_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def service_url(store_url: str, store_kind: str) -> str:
+    """The URL the service connects with: the runtime role on PostgreSQL."""
+    return runtime_url(store_url) if store_kind == "postgresql" else store_url
+
+
+@pytest.fixture
+def settings(store_url: str, service_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     from infra.settings import Settings
 
-    return Settings(database_url=store_url, jwt_secret=secrets.token_urlsafe(40),
+    return Settings(database_url=service_url, migration_database_url=store_url,
+                    runtime_role=RUNTIME_ROLE, jwt_secret=secrets.token_urlsafe(40),
                     secrets_dir=tmp_path / "secrets", max_body_bytes=64 * 1024)

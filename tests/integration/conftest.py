@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from domain.events import CATALOGUE
-from infra.db import create_engine
+from infra.db import DatabaseURL, create_engine
 from services.application import Actor, RecordedEvent, Submission, TrialLedger
 from tests import story
 
@@ -23,7 +23,8 @@ def submission(body: dict[str, Any]) -> Submission:
 
 @pytest.fixture
 def engine(settings):  # type: ignore[no-untyped-def]
-    engine = create_engine(settings.database)
+    # The schema owner's engine: these tests also tamper with the store as a DBA could.
+    engine = create_engine(DatabaseURL.parse(settings.migration_url()))
     yield engine
     engine.dispose()
 
