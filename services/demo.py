@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
+from rich.table import Table
 
 from infra.db import create_engine
 from infra.settings import Settings
@@ -27,7 +32,9 @@ def ensure_demo(settings: Settings, console: Console) -> SeedSummary | None:
             return None
         console.print(f"demo: seeding {DEMO_PARTICIPANTS} synthetic participants "
                       f"(seed {DEMO_SEED})...")
-        summary = seed_trial(ledger, participants=DEMO_PARTICIPANTS, seed=DEMO_SEED)
+        with seeding_progress(console) as progress:
+            summary = seed_trial(ledger, participants=DEMO_PARTICIPANTS, seed=DEMO_SEED,
+                                 progress=progress)
     finally:
         ledger.close()
         engine.dispose()
@@ -37,10 +44,27 @@ def ensure_demo(settings: Settings, console: Console) -> SeedSummary | None:
     return summary
 
 
+@contextmanager
+def seeding_progress(console: Console) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar for `seed_trial(progress=...)`, as `trial-ledger rebuild` shows."""
+    with Progress(console=console) as bar:
+        task = bar.add_task("recording events", total=None)
+
+        def update(recorded: int, total: int) -> None:
+            bar.update(task, completed=recorded, total=total)
+
+        yield update
+
+
 def print_demo_accounts(console: Console) -> None:
     """The generated accounts and their shared password (synthetic demo data only)."""
-    console.print("demo accounts (synthetic data only; never use this password elsewhere):")
+    table = Table(title="demo accounts (synthetic data only; never use this password elsewhere)",
+                  title_justify="left")
+    for column in ("username", "role", "sites"):
+        table.add_column(column, no_wrap=True)
     for account in DEMO_ACCOUNTS:
-        sites = ", ".join(account.sites) or "all sites"
-        console.print(f"  {account.username:<18} {account.role:<17} {sites}")
-    console.print(f"  password: {escape(DEMO_PASSWORD)}")
+        sites = ", ".join(account.sites) or (
+            "none (manages accounts only)" if account.role == "admin" else "all sites")
+        table.add_row(account.username, account.role, sites)
+    console.print(table)
+    console.print(f"password for every demo account: {escape(DEMO_PASSWORD)}")

@@ -5,9 +5,39 @@ byte in `data`. `seed_trial` records that plan with `TrialLedger.record_particip
 every rule is enforced and every event is hash-chained; a rule violation while seeding is a bug
 in this generator, never something to skip.
 
-The clinical model (`DiseaseCourse`, `_TumourKinetics`) aims at the published TACE +
-camrelizumab + apatinib results in docs/validation.md: mRECIST ORR ~50-60 %, RECIST 1.1 ORR
-~30-35 %, DCR ~80-88 %, median PFS ~10-15 months, median OS ~20-24 months.
+The clinical model (`DiseaseCourse`, `_TumourKinetics`, `PROGRESSION_MODES`) reads every scan
+twice, as HCC after TACE is read: RECIST 1.1 measures the whole lesion, which shrinks slowly
+because necrotic, lipiodol-laden tumour keeps its size; mRECIST measures the viable (arterially
+enhancing) tumour, which TACE kills within weeks. So mRECIST shows more and earlier responses
+(and the only complete responses), and the two criteria see progression on different scans for
+about a third of the participants who progress: viable tumour regrowing inside a necrotic
+lesion is mRECIST PD scans before the whole lesion grows 20 %; new lung nodules under 10 mm or
+a new liver nodule without arterial enhancement are RECIST 1.1 PD before mRECIST counts
+anything. Both reads of every scan pass the baseline and follow-up checks of docs/rules.md.
+
+The model aims at published results of TACE combined with a PD-(L)1 inhibitor and an anti-VEGF
+agent (docs/validation.md, section 3). tests/integration/test_seed.py holds the synthetic trial
+within ranges around these figures for 100 participants and two seeds, under both criteria:
+
+- Ju S, Zhou C, Hu J, et al. *BMC Cancer* 2022;22:335 (TACE + camrelizumab + apatinib, 80
+  patients): ORR (mRECIST) 58.8 %, DCR 81.2 %, median PFS 15.7 months, median OS 22.1 months.
+- Duan X, Li H, Kuang D, et al. *Hepatology International* 2023;17:915-926 (TACE +
+  camrelizumab + apatinib, propensity-matched, 449 patients): ORR 49.9 %, DCR 88.4 %, median
+  PFS 10.8 months, median OS 24.5 months.
+- Jin ZC, Chen JJ, Zhu XL, et al. (CHANCE2201) *eClinicalMedicine* 2024;72:102622 (advanced
+  HCC, TACE + PD-(L)1 inhibitor + anti-VEGF antibody or TKI, target trial emulation): median
+  OS 22.6 months, median PFS 9.9 months.
+- Sangro B, Kudo M, Erinjeri JP, et al. (EMERALD-1) *Lancet* 2025;405:216-232 (TACE +
+  durvalumab + bevacizumab, embolisation-eligible disease): median PFS 15.0 months (RECIST 1.1,
+  blinded central review), ORR 43.6 %.
+- Kudo M, Ren Z, Guo Y, et al. (LEAP-012) *Lancet* 2025;405:203-215 (TACE + lenvatinib +
+  pembrolizumab, non-metastatic disease): median PFS 14.6 months (RECIST 1.1, blinded central
+  review), ORR 47 %, OS at 24 months 75 % (median not reached).
+- Xu J, Shen J, Gu S, et al. (RESCUE) *Clin Cancer Res* 2021;27:1003-1011 (camrelizumab +
+  apatinib without TACE, first line): ORR (RECIST 1.1) 34.3 %, a floor for RECIST 1.1 with TACE.
+
+Expected synthetic figures (large trials): ORR about 53 % by mRECIST and 39 % by RECIST 1.1,
+DCR about 87 %, median PFS 11-12 months under either criterion, median OS about 20 months.
 """
 
 from __future__ import annotations
@@ -16,6 +46,7 @@ import math
 import random
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -58,6 +89,10 @@ def coordinator_username(site_id: str) -> str:
     return f"{site_id.lower()}.coordinator"
 
 
+def investigator_username(site_id: str) -> str:
+    return f"{site_id.lower()}.investigator"
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     username: str
@@ -71,10 +106,20 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
-    *(DemoAccount(coordinator_username(site), "site_coordinator", (site,),
-                  f"Demo Coordinator {site}") for site in SITES),
+    *(account for site in SITES for account in (
+        DemoAccount(coordinator_username(site), "site_coordinator", (site,),
+                    f"Demo Coordinator {site}"),
+        DemoAccount(investigator_username(site), "investigator", (site,),
+                    f"Demo Investigator {site}"),
+    )),
+    DemoAccount("study.monitor", "monitor", SITES, "Demo Monitor"),
     DemoAccount(DATA_MANAGER, "data_manager", (), "Demo Data Manager"),
+    DemoAccount("qa.auditor", "auditor", (), "Demo Auditor"),
+    DemoAccount("account.admin", "admin", (), "Demo Administrator"),
 )
+"""One account for every role: a coordinator and an investigator per site, a monitor of every
+site, a data manager, an auditor and an administrator (who only manages accounts). The seed
+records its entries as the site coordinators, and voids as the data manager."""
 
 # -- the disease model: named parameters behind the target figures ---------------------------
 
@@ -83,7 +128,7 @@ RESPONSE_CLASSES = {"progressive": 0.10, "stable": 0.33, "partial": 0.44, "compl
 VIABLE_NADIR = {"progressive": (1.0, 1.0), "stable": (0.76, 1.08), "partial": (0.08, 0.62),
                 "complete": (0.0, 0.0)}
 """Range of the viable (mRECIST) sum at nadir relative to baseline, per class."""
-WHOLE_SHRINK_SHARE = (0.30, 0.70)
+WHOLE_SHRINK_SHARE = (0.35, 0.75)
 """Whole-lesion shrinkage as a share of the viable shrinkage: necrotic, lipiodol-laden tumour
 keeps its size, so RECIST 1.1 responds less than mRECIST (whole = 1 - k * (1 - viable))."""
 VIABLE_TAU_DAYS = (18.0, 40.0)
@@ -116,8 +161,25 @@ MAX_STABLE_GROWTH = 1.10
 """Before progression a target grows at most 10 %; a read at >= 1.15 x nadir is held back."""
 STABLE_GUARD = 1.15
 
-PROGRESSION_MODES = {"new intrahepatic lesion": 0.40, "new extrahepatic lesion": 0.15,
-                     "target growth": 0.33, "non-target progression": 0.12}
+PROGRESSION_MODES = {
+    "new intrahepatic lesion": 0.26, "new extrahepatic lesion": 0.08, "target growth": 0.14,
+    "non-target progression": 0.08,
+    "viable regrowth": 0.32, "small lung nodules": 0.08, "hypovascular liver nodule": 0.04,
+}
+"""How disease progresses. The first four are seen on the same scan under both criteria."""
+LEADING_CRITERION = {"viable regrowth": MRECIST, "small lung nodules": RECIST_11,
+                     "hypovascular liver nodule": RECIST_11}
+"""Modes seen under one criterion first. Viable regrowth: arterially enhancing tumour regrows
+inside or at the rim of a necrotic, lipiodol-laden lesion whose whole diameter has not grown
+yet (mRECIST PD; RECIST 1.1 PD once the whole lesion grows). Small lung nodules: new lung
+metastases under 10 mm count for RECIST 1.1 but not for mRECIST (10 mm minimum). Hypovascular
+liver nodule: a new nodule without the typical arterial enhancement counts for RECIST 1.1 only.
+The other criterion's PD follows PROGRESSION_LAG_SCANS scans later, if the participant is still
+being imaged."""
+REGROWTH_WEIGHT_BY_CLASS = {"progressive": 0.3, "stable": 0.6, "partial": 1.4, "complete": 1.6}
+"""Viable regrowth inside a lesion needs a lesion TACE has made necrotic: its weight in
+PROGRESSION_MODES is multiplied by this, per response class."""
+PROGRESSION_LAG_SCANS = {1: 0.6, 2: 0.4}
 EQUIVOCAL_PRECURSOR_SHARE = 0.25
 """A new lesion first seen as equivocal one scan earlier: PD is back-dated to that scan."""
 
@@ -221,7 +283,10 @@ class DiseaseCourse:
     viable_tau_days: float
     whole_tau_days: float
     progression_day: int | None
+    """First progression under either criterion."""
     progression_mode: str
+    progression_lag_scans: int
+    """Scans between the leading criterion's PD and the other's (modes in LEADING_CRITERION)."""
     death_day: int | None
     death_cause: str
     withdrawal_day: int | None
@@ -233,7 +298,8 @@ class ParticipantPlan:
     site_id: str
     course: DiseaseCourse
     progressed_on: date | None
-    """The scan that showed progression (a back-dated PD may make it earlier)."""
+    """The first scan that showed progression under either criterion (a back-dated PD may make
+    it earlier)."""
     died_on: date | None
     events: tuple[PlannedEvent, ...]
 
@@ -461,6 +527,7 @@ def _disease_course(rng: random.Random, enrollment: dict[str, Any], has_non_targ
         if withdrawal >= min(progression, death):
             withdrawal = None
     modes = dict(PROGRESSION_MODES)
+    modes["viable regrowth"] *= REGROWTH_WEIGHT_BY_CLASS[response_class]
     if not has_non_targets:
         modes.pop("non-target progression")
     return DiseaseCourse(
@@ -471,6 +538,8 @@ def _disease_course(rng: random.Random, enrollment: dict[str, Any], has_non_targ
         whole_tau_days=viable_tau * rng.uniform(*WHOLE_TAU_FACTOR),
         progression_day=round(progression),
         progression_mode=_pick(rng, modes),
+        progression_lag_scans=rng.choices(list(PROGRESSION_LAG_SCANS),
+                                          weights=list(PROGRESSION_LAG_SCANS.values()))[0],
         death_day=max(1, round(death)),
         death_cause=death_cause,
         withdrawal_day=withdrawal,
@@ -577,6 +646,54 @@ def _grown(measures: list[_Measure], nadir: tuple[float, float], rng: random.Ran
     chosen = measures[index]
     viable = _mm_up(chosen.viable[2] + max(0.0, viable_goal - viable_sum))
     whole = max(viable, _mm_up(chosen.whole[2] + max(0.0, whole_goal - whole_sum)))
+    grown = list(measures)
+    grown[index] = _Measure(chosen.lesion, (viable, False, viable), (whole, False, whole))
+    return grown
+
+
+def _regrowth_target(measures: list[_Measure]) -> int:
+    """The liver target where viable tumour regrows: the one with the most necrosis."""
+    return max(range(len(measures)), key=lambda i: (measures[i].lesion.intrahepatic,
+                                                      measures[i].whole[2] - measures[i].viable[2],
+                                                      measures[i].lesion.whole_mm))
+
+
+def _crosses_recist(whole_sum: float, nadir: float) -> bool:
+    """RECIST 1.1 target PD, with a margin: >= 1.15 x nadir and >= nadir + 4 mm."""
+    return whole_sum >= STABLE_GUARD * nadir and whole_sum - nadir >= 4.0
+
+
+def _regrown_viable(measures: list[_Measure], nadir: tuple[float, float], rng: random.Random,
+                    *, whole_may_cross: bool) -> list[_Measure] | None:
+    """Viable (arterially enhancing) tumour regrows in one liver target until the viable sum is
+    >= 1.25 x its nadir and >= nadir + 8 mm (mRECIST PD, with margin); the whole lesion, mostly
+    necrotic, keeps its diameter unless the viable part outgrows it. None when that would also
+    make RECIST 1.1 PD and `whole_may_cross` is False."""
+    index = _regrowth_target(measures)
+    chosen = measures[index]
+    viable_sum, whole_sum = _sums(measures)
+    goal = max(nadir[0] * rng.uniform(1.25, 1.6), nadir[0] + rng.uniform(8.0, 18.0))
+    viable = _mm_up(chosen.viable[2] + max(0.0, goal - viable_sum))
+    whole = max(viable, chosen.whole[2])
+    if not whole_may_cross and _crosses_recist(whole_sum - chosen.whole[2] + whole, nadir[1]):
+        return None
+    regrown = list(measures)
+    regrown[index] = _Measure(chosen.lesion, (viable, False, viable),
+                              chosen.whole if whole == chosen.whole[2] else (whole, False, whole))
+    return regrown
+
+
+def _grown_whole(measures: list[_Measure], whole_nadir: float, rng: random.Random
+                 ) -> list[_Measure]:
+    """The whole lesion with regrown viable tumour now grows too, until the RECIST 1.1 sum is
+    >= 1.25 x its nadir and >= nadir + 6 mm (PD, with margin)."""
+    index = max(range(len(measures)), key=lambda i: (measures[i].lesion.intrahepatic,
+                                                       measures[i].viable[2]))
+    chosen = measures[index]
+    _, whole_sum = _sums(measures)
+    goal = max(whole_nadir * rng.uniform(1.25, 1.5), whole_nadir + rng.uniform(6.0, 14.0))
+    whole = _mm_up(chosen.whole[2] + max(0.0, goal - whole_sum))
+    viable = min(whole, _mm_up(max(chosen.viable[2], 5.0) * rng.uniform(1.0, 1.3)))
     grown = list(measures)
     grown[index] = _Measure(chosen.lesion, (viable, False, viable), (whole, False, whole))
     return grown
@@ -695,7 +812,10 @@ class _ParticipantBuilder:
             self.withdrew_on = None
         self.last_on = min(d for d in (self.died_on, DATA_CUTOFF) if d is not None)
         """Nothing is dated after death or the cutoff."""
+        self.first_progressed_on: date | None = None
+        """The first scan with PD under either criterion."""
         self.progressed_on: date | None = None
+        """The scan with PD under both criteria: study treatment ends after it."""
         self.scans: list[_Scan] = []
         self.tace_dates: list[date] = []
         self.adverse_events: list[_AdverseEvent] = []
@@ -732,13 +852,17 @@ class _ParticipantBuilder:
         return min([DATA_CUTOFF, *ends])
 
     def _plan_scans(self) -> None:
-        """Baseline before treatment, then every 6 weeks +- 7 days (~5 % missed) until PD."""
+        """Baseline before treatment, then every 6 weeks +- 7 days (~5 % missed) until PD under
+        both criteria. When one criterion shows PD first (LEADING_CRITERION), imaging goes on
+        and the other criterion's PD follows course.progression_lag_scans scans later."""
         rng, course = self.rng, self.course
         baseline = _Scan(self.baseline_on, _baseline_measures(self.targets),
                          self._non_target_status(all_absent=False), [], False)
         self.scans.append(baseline)
         kinetics = _TumourKinetics(rng, course, self.targets)
         nadir = _sums(baseline.measures)
+        leading: str | None = None
+        scans_since = 0
         for visit in range(1, 100):
             day = visit * IMAGING_INTERVAL_DAYS + rng.randint(-IMAGING_WINDOW_DAYS,
                                                                IMAGING_WINDOW_DAYS)
@@ -749,16 +873,25 @@ class _ParticipantBuilder:
                 continue
             kinetics.advance(day)
             measures = kinetics.measures()
-            progression_due = (course.progression_day is not None
-                               and day >= course.progression_day)
-            if progression_due:
-                self.scans.append(self._progression_scan(on, measures, nadir))
-                self.progressed_on = on
-                return
-            sums = _sums(measures)
-            if sums[0] >= STABLE_GUARD * nadir[0] or sums[1] >= STABLE_GUARD * nadir[1]:
-                measures = [replace(m, assessed=True) for m in self.scans[-1].measures]
-            scan = self._ordinary_scan(on, measures)
+            if leading is not None:
+                scans_since += 1
+                if scans_since >= course.progression_lag_scans:
+                    self.scans.append(self._lagging_progression_scan(on, leading, nadir))
+                    self.progressed_on = on
+                    return
+                scan = self._between_progressions_scan(on, leading, measures, nadir)
+            elif course.progression_day is not None and day >= course.progression_day:
+                scan, leading = self._progression_scan(on, measures, nadir)
+                self.first_progressed_on = on
+                if leading is None:
+                    self.scans.append(scan)
+                    self.progressed_on = on
+                    return
+            else:
+                sums = _sums(measures)
+                if sums[0] >= STABLE_GUARD * nadir[0] or sums[1] >= STABLE_GUARD * nadir[1]:
+                    measures = [replace(m, assessed=True) for m in self.scans[-1].measures]
+                scan = self._ordinary_scan(on, measures)
             self.scans.append(scan)
             if all(m.assessed for m in scan.measures):
                 sums = _sums(scan.measures)
@@ -797,10 +930,23 @@ class _ParticipantBuilder:
             measures[index] = replace(measures[index], assessed=False)
         return _Scan(on, measures, status, [], False)
 
-    def _progression_scan(self, on: date, measures: list[_Measure],
-                          nadir: tuple[float, float]) -> _Scan:
-        """The scan that shows progression under both criteria, by the course's mode."""
+    def _progression_scan(self, on: date, measures: list[_Measure], nadir: tuple[float, float]
+                          ) -> tuple[_Scan, str | None]:
+        """The first scan that shows progression, by the course's mode, and the criterion that
+        alone shows it (None: both criteria)."""
         rng, mode = self.rng, self.course.progression_mode
+        leading = LEADING_CRITERION.get(mode)
+        if leading == MRECIST:
+            regrown = _regrown_viable(measures, nadir, rng, whole_may_cross=False)
+            if regrown is None:
+                mode, leading = "target growth", None
+            else:
+                status = self._non_target_status(all_absent=False)
+                return _Scan(on, regrown, status, [], True), leading
+        if leading == RECIST_11:
+            measures = self._held_below_progression(measures, nadir)
+            status = self._non_target_status(all_absent=False)
+            return _Scan(on, measures, status, [self._recist_only_lesion(mode)], True), leading
         new_lesions: list[dict[str, Any]] = []
         progressing = None
         if mode == "target growth":
@@ -821,7 +967,63 @@ class _ParticipantBuilder:
                         "unequivocal": False, "typical_hcc": False}
                 self.scans[-1] = replace(previous, new_lesions=[seen])
         status = self._non_target_status(all_absent=False, progression=progressing)
-        return _Scan(on, measures, status, new_lesions, True)
+        return _Scan(on, measures, status, new_lesions, True), None
+
+    def _recist_only_lesion(self, mode: str) -> dict[str, Any]:
+        """A new lesion RECIST 1.1 counts and mRECIST does not: lung nodules under 10 mm, or a
+        liver nodule without the typical arterial enhancement."""
+        if mode == "small lung nodules":
+            size = _mm(self.rng.uniform(5.0, 8.5))
+            return {"lesion_id": "N1", "organ": "lung", "diameter_mm": size,
+                    "unequivocal": True, "typical_hcc": True}
+        size = _mm(self.rng.uniform(10.0, 18.0))
+        return {"lesion_id": "N1", "organ": "liver", "diameter_mm": size,
+                "unequivocal": True, "typical_hcc": False}
+
+    def _held_below_progression(self, measures: list[_Measure], nadir: tuple[float, float]
+                                ) -> list[_Measure]:
+        """Targets as the kinetics give them, or as last read if they would near PD."""
+        sums = _sums(measures)
+        if sums[0] >= STABLE_GUARD * nadir[0] or sums[1] >= STABLE_GUARD * nadir[1]:
+            return [replace(m, assessed=True) for m in self.scans[-1].measures]
+        return measures
+
+    def _between_progressions_scan(self, on: date, leading: str, measures: list[_Measure],
+                                   nadir: tuple[float, float]) -> _Scan:
+        """A scan after the leading criterion's PD that the other criterion still reads as not
+        progressing: regrown viable tumour persists inside an unchanged whole lesion, or the
+        RECIST-only new lesion persists (a lung nodule stays under 10 mm)."""
+        previous = self.scans[-1]
+        status = self._non_target_status(all_absent=False)
+        if leading == MRECIST:
+            return _Scan(on, [replace(m, assessed=True) for m in previous.measures], status, [],
+                         True)
+        lesion = dict(previous.new_lesions[0])
+        grown = lesion["diameter_mm"] * self.rng.uniform(1.0, 1.12)
+        lesion["diameter_mm"] = _mm(min(9.5, grown) if lesion["organ"] == "lung" else grown)
+        return _Scan(on, self._held_below_progression(measures, nadir), status, [lesion], True)
+
+    def _lagging_progression_scan(self, on: date, leading: str, nadir: tuple[float, float]
+                                  ) -> _Scan:
+        """The scan where the other criterion shows PD too: the whole lesion around regrown
+        viable tumour has grown (RECIST 1.1), or viable tumour regrows or a typical new liver
+        lesion appears (mRECIST) while the RECIST-only lesion is still there."""
+        rng = self.rng
+        previous = self.scans[-1]
+        status = self._non_target_status(all_absent=False)
+        measures = [replace(m, assessed=True) for m in previous.measures]
+        if leading == MRECIST:
+            return _Scan(on, _grown_whole(measures, nadir[1], rng), status, [], True)
+        carried = dict(previous.new_lesions[0])
+        if carried["organ"] == "lung":
+            carried["diameter_mm"] = _mm(min(9.5, carried["diameter_mm"] * rng.uniform(1.0, 1.1)))
+        if rng.random() < 0.5:
+            regrown = _regrown_viable(measures, nadir, rng, whole_may_cross=True)
+            assert regrown is not None
+            return _Scan(on, regrown, status, [carried], True)
+        typical = {"lesion_id": "N2", "organ": "liver", "diameter_mm": _mm(rng.uniform(11.0, 25.0)),
+                   "unequivocal": True, "typical_hcc": True}
+        return _Scan(on, measures, status, [carried, typical], True)
 
     def _emit_scans(self) -> None:
         for index, scan in enumerate(self.scans):
@@ -835,7 +1037,8 @@ class _ParticipantBuilder:
     # -- treatment ---------------------------------------------------------------------------
 
     def _plan_treatment_end(self) -> None:
-        """Study treatment ends at progression (decided within a week), withdrawal, death or
+        """Study treatment ends at progression under both criteria (decided within a week;
+        progression seen under one criterion only is treated through), withdrawal, death or
         the cutoff; `treat_until` is the last day a dose or TACE may be given."""
         rng = self.rng
         self.discontinued_on: date | None = None
@@ -1308,7 +1511,8 @@ def plan_trial(*, participants: int, seed: int) -> TrialPlan:
             _add_correction(rng, drafts)
         if index in voided:
             _add_void(rng, drafts, len(builder.adverse_events))
-        plans.append(ParticipantPlan(participant_id, site, builder.course, builder.progressed_on,
+        plans.append(ParticipantPlan(participant_id, site, builder.course,
+                                     builder.first_progressed_on,
                                      builder.died_on, _finalise(participant_id, site, drafts)))
     return TrialPlan(participants, seed, tuple(plans))
 
@@ -1317,7 +1521,7 @@ def plan_trial(*, participants: int, seed: int) -> TrialPlan:
 
 
 def ensure_demo_accounts(ledger: TrialLedger) -> list[str]:
-    """Create the demo coordinators and data manager where missing; returns the new names."""
+    """Create the demo accounts (DEMO_ACCOUNTS) where missing; returns the new names."""
     from services.accounts import add_user
 
     created = []
@@ -1334,8 +1538,11 @@ class StoreNotEmpty(Exception):
     """Seeding needs a store without participants: the plan's ids would collide."""
 
 
-def seed_trial(ledger: TrialLedger, *, participants: int, seed: int) -> SeedSummary:
-    """Record a synthetic trial through `record_participant_event`, in entry order."""
+def seed_trial(ledger: TrialLedger, *, participants: int, seed: int,
+               progress: Callable[[int, int], None] | None = None) -> SeedSummary:
+    """Record a synthetic trial through `record_participant_event`, in entry order.
+
+    `progress(recorded, total)` is called once before the first event and after each one."""
     existing = ledger.participant_ids()
     if existing:
         raise StoreNotEmpty(
@@ -1346,12 +1553,17 @@ def seed_trial(ledger: TrialLedger, *, participants: int, seed: int) -> SeedSumm
     created = ensure_demo_accounts(ledger)
     actors = {account.username: account.actor for account in DEMO_ACCOUNTS}
     event_ids: dict[tuple[str, int], str] = {}
-    for event in plan.in_entry_order():
+    ordered = plan.in_entry_order()
+    if progress is not None:
+        progress(0, len(ordered))
+    for done, event in enumerate(ordered, start=1):
         recorded, _ = ledger.record_participant_event(
             event.participant_id, submission_for(event, event_ids), actors[event.actor],
             request_id=f"seed-{seed}-{event.participant_id}-{event.seq}", today=event.entered_on,
         )
         event_ids[(event.participant_id, event.seq)] = recorded.event_id
+        if progress is not None:
+            progress(done, len(ordered))
     return _summary(plan, created)
 
 
