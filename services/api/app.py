@@ -13,6 +13,7 @@ from infra.db import create_engine
 from infra.logging import configure_logging
 from infra.settings import Settings
 from services.api.deps import SettingsDep
+from services.api.docs_pages import install_docs
 from services.api.errors import install_error_handlers
 from services.api.middleware import RequestContext
 from services.api.routes import (
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.engine.dispose()
 
     app = FastAPI(title="trial-ledger", version="1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = create_engine(settings.database, pool_size=settings.pool_size)
     app.state.ledger = TrialLedger(settings, app.state.engine)
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     for module in (auth, accounts, participants, signatures, study, audit, ledger, analysis):
         app.include_router(module.router)
+    install_docs(app)
 
     @app.get("/health", tags=["service"])
     def health(settings: SettingsDep) -> dict[str, Any]:

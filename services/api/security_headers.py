@@ -4,7 +4,8 @@
 - `Cache-Control: no-store` on everything under /api/ (clinical data, tokens, errors): no
   browser or proxy keeps a copy;
 - a Content-Security-Policy on every response: HTML gets a strict one (no scripts at all),
-  the interactive API docs one that lets their CDN-hosted assets load, anything else
+  the interactive API docs their own (services.api.docs_pages: local assets, hashed inline
+  scripts), anything else
   `default-src 'none'`;
 - no `Server` banner (the CLI also starts uvicorn with `server_header=False`).
 """
@@ -13,18 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from services.api.docs_pages import DOCS_CSP
+
 HTML_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 """For HTML this service renders itself (the audit report): inline styles, no scripts."""
-DOCS_CSP = ("default-src 'none'; "
-            "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
-            "https://fonts.googleapis.com; "
-            "font-src https://fonts.gstatic.com; "
-            "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-            "connect-src 'self'; worker-src blob:; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-"""For /docs and /redoc: Swagger UI and ReDoc load from a CDN and start with an inline script."""
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 """For JSON and everything else: nothing a browser could run or embed."""
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
