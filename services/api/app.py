@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from infra.db import create_engine
 from infra.logging import configure_logging
 from infra.settings import Settings
+from projections.runner import Projector
 from services.api.deps import SettingsDep
 from services.api.docs_pages import install_docs
 from services.api.errors import install_error_handlers
@@ -26,7 +27,6 @@ from services.api.routes import (
     signatures,
     study,
 )
-from projections.runner import Projector
 from services.application import TrialLedger
 
 DESCRIPTION = """Event-sourced, hash-chained audit ledger for the TACE + camrelizumab + apatinib

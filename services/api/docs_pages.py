@@ -48,8 +48,9 @@ def _script_hashes(*pages: HTMLResponse) -> list[str]:
     return sorted(f"'sha256-{digest}'" for digest in hashes)
 
 
+_SCRIPTS = " ".join(_script_hashes(_swagger(), get_swagger_ui_oauth2_redirect_html()))
 DOCS_CSP = ("default-src 'none'; "
-            f"script-src 'self' {' '.join(_script_hashes(_swagger(), get_swagger_ui_oauth2_redirect_html()))}; "  # noqa: E501
+            f"script-src 'self' {_SCRIPTS}; "
             "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
             "connect-src 'self'; worker-src 'self' blob:; "
             "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-
 from typing import Any
 
 import httpx
