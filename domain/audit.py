@@ -41,12 +41,15 @@ def diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "data") -> list
     ]
 
 
-def _correction(before: Participant, data: dict[str, Any], occurred_on: str) -> list[Change]:
+def _correction(before: Participant, data: dict[str, Any]) -> list[Change]:
+    """What a correction changed: the entry's clinical date (only when the correction gives
+    a new one) and each field of its data."""
     target: Entry = before.entries[data["corrects"]]
     changes = []
-    if target.occurred_on.isoformat() != occurred_on:
+    new_date = data.get("occurred_on")
+    if new_date is not None and target.occurred_on.isoformat() != new_date:
         changes.append({"field": "occurred_on", "old": target.occurred_on.isoformat(),
-                        "new": occurred_on})
+                        "new": new_date})
     return changes + diff(target.data, data["data"])
 
 
@@ -73,8 +76,8 @@ def _ae_update(before: Participant, data: dict[str, Any]) -> list[Change]:
     ]
 
 
-def changes_for(before: Participant | None, type_name: str, data: dict[str, Any],
-                occurred_on: str) -> list[Change]:
+def changes_for(before: Participant | None, type_name: str, data: dict[str, Any]
+                ) -> list[Change]:
     """The field changes an event makes to what `before` showed."""
     if before is None:
         return []
@@ -83,7 +86,7 @@ def changes_for(before: Participant | None, type_name: str, data: dict[str, Any]
     invalidated = [_change(f"signature.{s.signature_id}", "valid", "invalidated")
                    for s in before.signatures if s.invalidated_by is None]
     if type_name == "EntryCorrected":
-        return _correction(before, data, occurred_on) + invalidated
+        return _correction(before, data) + invalidated
     if type_name == "EntryVoided":
         return _void(before, data) + invalidated
     if type_name == "AdverseEventUpdated":

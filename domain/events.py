@@ -24,7 +24,16 @@ from domain.errors import FieldProblem
 from domain.protocol import DOSE_RANGE_MG, STUDY_START
 from domain.response.reads import Read
 from domain.text import FREE_TEXT, TEXT
-from domain.values import STRICT_LITERAL, UNIQUE, Count, Flag, PastDate, measure, today
+from domain.values import (
+    STRICT_LITERAL,
+    UNIQUE,
+    Count,
+    Flag,
+    IsoDate,
+    PastDate,
+    measure,
+    today,
+)
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
                       TEXT]
@@ -202,8 +211,19 @@ class ParticipantWithdrewData(Payload):
 
 
 class EntryCorrectedData(Payload):
-    corrects: EventId
-    data: dict[str, Any]
+    """A correction names the entry it corrects and gives that entry's data whole.
+
+    It has two dates: the submission's own `occurred_on` is the day the correction is made,
+    and `data.occurred_on`, only when given, is a new clinical date for the corrected entry."""
+
+    corrects: EventId = Field(description="The event_id of the entry being corrected.")
+    data: dict[str, Any] = Field(description=(
+        "The corrected entry's data, whole: it replaces the original's data entirely, so send "
+        "every field, changed or not. It is checked against that event type's schema."))
+    occurred_on: IsoDate | None = Field(default=None, description=(
+        "A new clinical date for the corrected entry. Omit it to keep the original's clinical "
+        "date: the correction's own top-level occurred_on is the date the correction is made "
+        "and never moves the entry it corrects."))
 
 
 class EntryVoidedData(Payload):
@@ -247,7 +267,7 @@ CATALOGUE: dict[str, EventSpec] = {
         EventSpec("ParticipantDied", ParticipantDiedData, 1, True, "Death, with its cause."),
         EventSpec("ParticipantWithdrew", ParticipantWithdrewData, 1, True,
                   "Consent withdrawn from treatment, with or without follow-up."),
-        EventSpec("EntryCorrected", EntryCorrectedData, 1, False,
+        EventSpec("EntryCorrected", EntryCorrectedData, 2, False,
                   "A data correction of an earlier entry; reason required."),
         EventSpec("EntryVoided", EntryVoidedData, 1, False,
                   "An earlier entry declared void (entered in error); reason required."),

@@ -114,7 +114,15 @@ class Participant(BaseAggregate[str]):
         pass
 
     class EntryCorrected(Event):
-        pass
+        """data: corrects, data (the entry's data, whole) and occurred_on (the entry's new
+        clinical date, or None to keep it). Version 1 moved the entry to the correction's own
+        date; its upcast says so explicitly, so old corrections fold exactly as they did."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["data"] = {**state["data"], "occurred_on": state["occurred_on"]}
 
     class EntryVoided(Event):
         pass
@@ -263,7 +271,8 @@ class Participant(BaseAggregate[str]):
         if type_name == "EntryCorrected":
             target = self.entries[event.data["corrects"]]
             target.data = dict(event.data["data"])
-            target.occurred_on = occurred_on
+            if event.data.get("occurred_on") is not None:
+                target.occurred_on = date.fromisoformat(event.data["occurred_on"])
             target.corrected_by = [*target.corrected_by, event.event_id]
             if target.type == "ParticipantEnrolled" and not self.transferred:
                 self.site_id = str(target.data["site_id"])

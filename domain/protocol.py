@@ -24,6 +24,11 @@ STUDY_START: Final = date(2019, 1, 1)
 DOSE_RANGE_MG: Final = {CAMRELIZUMAB: (1, 400), APATINIB: (1, 1000)}
 """Plausible doses as entered (inclusive): camrelizumab up to twice the 200 mg flat dose;
 apatinib up to 1000 mg a day, above any dose studied in HCC."""
+SCREENING_WINDOW_DAYS: Final = 28
+"""RECIST 1.1 §3.2: baseline imaging within 4 weeks before treatment; a baseline scan may be
+dated up to this many days before enrolment (screening), nothing else may precede it."""
+CORRECTION_DATE_TOLERANCE_DAYS: Final = 1
+"""A correction dated today or the day before (a site behind UTC) is read as made today."""
 IMAGING_INTERVAL_DAYS: Final = 42
 IMAGING_WINDOW_DAYS: Final = 7
 

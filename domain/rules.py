@@ -7,14 +7,14 @@ correction that would move a dose before enrollment is refused like a new dose w
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from pydantic import ValidationError
 
 from domain.errors import FieldProblem, InvalidEntry, RuleViolation
 from domain.events import ADMINISTRATIVE_TYPES, AE_FOLLOW_UP_TYPES, CATALOGUE, Payload
 from domain.participant import Entry, NewEntry, Participant
-from domain.protocol import MIN_AGE_YEARS
+from domain.protocol import CORRECTION_DATE_TOLERANCE_DAYS, MIN_AGE_YEARS, SCREENING_WINDOW_DAYS
 
 
 def problems_from(error: ValidationError, prefix: str) -> list[FieldProblem]:
@@ -98,7 +98,7 @@ def check_entry(participant: Participant, entry: NewEntry, *, today: date) -> No
     check_not_in_future(entry, today)
     check_reason_given(entry)
     if entry.type == "EntryCorrected":
-        _check_correction_target(participant, entry)
+        _check_correction_target(participant, entry, today)
     elif entry.type == "EntryVoided":
         _check_void_target(participant, entry)
     trial = participant.trial_copy()
@@ -158,19 +158,44 @@ def _target(participant: Participant, event_id: str, verb: str, field: str) -> E
     return target
 
 
-def _check_correction_target(participant: Participant, entry: NewEntry) -> None:
-    corrects = entry.data.model_dump()["corrects"]
-    target = _target(participant, corrects, "correct", "corrects")
+def _check_correction_target(participant: Participant, entry: NewEntry, today: date) -> None:
+    fields = entry.data.model_dump()
+    target = _target(participant, fields["corrects"], "correct", "corrects")
     schema = CATALOGUE[target.type].payload
     try:
-        corrected = schema.model_validate(entry.data.model_dump()["data"])
+        corrected = schema.model_validate(fields["data"])
     except ValidationError as error:
         raise InvalidEntry(
             f"the corrected data does not fit a {target.type}: "
             + "; ".join(f"{p.loc}: {p.msg}" for p in problems_from(error, "data.data")),
             problems_from(error, "data.data"),
         ) from None
-    check_payload_dates(corrected, entry.occurred_on, "data.data")
+    new_date: date | None = fields.get("occurred_on")
+    if new_date is None:
+        _check_correction_date_is_clear(entry, target, today)
+    elif new_date > today:
+        raise InvalidEntry(
+            f"data.occurred_on {new_date} is after today ({today}): clinical dates cannot be "
+            "in the future", [FieldProblem("data.occurred_on", "date is in the future")])
+    check_payload_dates(corrected, new_date or target.occurred_on, "data.data")
+
+
+def _check_correction_date_is_clear(entry: NewEntry, target: Entry, today: date) -> None:
+    """A correction's own date is the day it is made; it never moves the corrected entry. A
+    date that is neither about today nor the entry's own could mean either, so it is refused
+    with both dates explained rather than silently read one way."""
+    made_recently = today - timedelta(days=CORRECTION_DATE_TOLERANCE_DAYS) <= entry.occurred_on
+    if entry.occurred_on == target.occurred_on or made_recently:
+        return
+    raise InvalidEntry(
+        f"occurred_on {entry.occurred_on} is ambiguous for a correction. A correction's "
+        f"occurred_on is the date the correction is made (normally today, {today}); it does "
+        f"not change the clinical date of the {target.type} it corrects, which stays "
+        f"{target.occurred_on}. To move that entry to {entry.occurred_on}, send "
+        f"data.occurred_on: \"{entry.occurred_on}\"; to keep {target.occurred_on}, date the "
+        "correction today",
+        [FieldProblem("occurred_on", "the date of the correction itself: today, unless "
+                                     "data.occurred_on gives the entry's new clinical date")])
 
 
 def _check_void_target(participant: Participant, entry: NewEntry) -> None:
@@ -204,15 +229,32 @@ def check_history(participant: Participant) -> None:
     entries = participant.effective_entries()
     for entry in entries:
         if entry.occurred_on < enrollment.occurred_on:
-            raise RuleViolation(
-                "not_before_enrollment",
-                f"{entry.type} dated {entry.occurred_on} is before enrollment "
-                f"on {enrollment.occurred_on}",
-                [FieldProblem("occurred_on", "before enrollment")],
-            )
+            _check_screening(entry, enrollment.occurred_on)
     _check_death(participant, entries)
     _check_withdrawal(entries)
     _check_adverse_events(entries)
+
+
+def _check_screening(entry: Entry, enrolled_on: date) -> None:
+    """Only a baseline scan may precede enrolment, and only within the screening window."""
+    earliest = enrolled_on - timedelta(days=SCREENING_WINDOW_DAYS)
+    if entry.type == "TumorAssessed" and entry.data.get("baseline") is True:
+        if entry.occurred_on >= earliest:
+            return
+        raise RuleViolation(
+            "baseline_in_screening_window",
+            f"the baseline scan dated {entry.occurred_on} is "
+            f"{(enrolled_on - entry.occurred_on).days} days before enrollment on {enrolled_on}: "
+            f"baseline imaging must fall in the {SCREENING_WINDOW_DAYS} days screening window, "
+            f"on or after {earliest}; repeat the scan or correct its date",
+            [FieldProblem("occurred_on", f"before the screening window ({earliest})")],
+        )
+    raise RuleViolation(
+        "not_before_enrollment",
+        f"{entry.type} dated {entry.occurred_on} is before enrollment on {enrolled_on}: only a "
+        f"baseline scan may precede enrollment (within {SCREENING_WINDOW_DAYS} days)",
+        [FieldProblem("occurred_on", "before enrollment")],
+    )
 
 
 def _check_death(participant: Participant, entries: list[Entry]) -> None:

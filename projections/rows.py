@@ -20,7 +20,6 @@ from domain.response.measures import measure_targets
 from domain.text import storable
 from infra.ledger.store import ChainRow
 
-
 TIMELINE_TYPES = frozenset({"TumorAssessed", "DoseAdministered", "TACEPerformed",
                             "EntryCorrected", "EntryVoided"})
 """Events that can change a participant's response timeline: reads themselves, and treatment
@@ -43,7 +42,7 @@ def audit_row(event: LedgerEvent, chain: ChainRow, before: Any) -> dict[str, Any
     is_participant = isinstance(event, Participant.Event)
     data: dict[str, Any] = getattr(event, "data", {}) if is_participant else {}
     occurred_on = getattr(event, "occurred_on", None) if is_participant else None
-    changes = (changes_for(before, type(event).__name__, data, occurred_on or "")
+    changes = (changes_for(before, type(event).__name__, data)
                if is_participant else stream_changes(before, event))
     return _storable({
         "position": chain.position,

@@ -56,10 +56,14 @@ def death(on: str, cause: str = "disease progression") -> dict[str, Any]:
     return {"type": "ParticipantDied", "occurred_on": on, "data": {"cause": cause}}
 
 
-def correction(event_id: str, on: str, data: dict[str, Any], reason: str = "transcription error"
-               ) -> dict[str, Any]:
-    return {"type": "EntryCorrected", "occurred_on": on, "reason": reason,
-            "data": {"corrects": event_id, "data": data}}
+def correction(event_id: str, on: str, data: dict[str, Any], reason: str = "transcription error",
+               new_date: str | None = None) -> dict[str, Any]:
+    """A correction made on `on`; `new_date` moves the corrected entry's clinical date."""
+    body: dict[str, Any] = {"type": "EntryCorrected", "occurred_on": on, "reason": reason,
+                            "data": {"corrects": event_id, "data": data}}
+    if new_date is not None:
+        body["data"]["occurred_on"] = new_date
+    return body
 
 
 def void(event_id: str, on: str, reason: str = "entered for the wrong participant"

@@ -21,9 +21,10 @@ def test_a_correction_shows_old_and_new_values_with_reason_user_and_role(api: Ap
     dose = api.post("HCC-01-001", story.camrelizumab("2026-01-12", dose_mg=20)).json()
     api.post("HCC-01-001", story.adverse_event("AE1", "2026-01-20", grade=2))
     api.post("HCC-01-001", story.ae_update("AE1", "2026-01-25", grade=3))
-    api.post("HCC-01-001", story.correction(dose["event_id"], "2026-01-13",
+    api.post("HCC-01-001", story.correction(dose["event_id"], "2026-01-12",
                                             story.camrelizumab("x")["data"],
-                                            reason="dose transcribed from the wrong line"),
+                                            reason="dose transcribed from the wrong line",
+                                            new_date="2026-01-13"),
              user="dm")
     api.post("HCC-01-001", story.void(dose["event_id"], "2026-01-13", reason="duplicate entry"),
              user="dm")

@@ -79,7 +79,7 @@ def _story(ledger: TrialLedger, pid: str, text: list[str]) -> str:
     _record(ledger, pid, "AnticancerTherapyStarted", "2026-02-01",
             AnticancerTherapyStartedData.model_construct(therapy=text[12], category="systemic"),
             actor)
-    _record(ledger, pid, "EntryCorrected", "2026-01-14", EntryCorrectedData.model_construct(
+    _record(ledger, pid, "EntryCorrected", "2026-01-13", EntryCorrectedData.model_construct(
         corrects=tace, data={"technique": "cTACE", "agent": "epirubicin",
                              "agent_dose_mg": 40.0}), actor, reason=text[13])
     _record(ledger, pid, "ParticipantWithdrew", "2026-02-02",

@@ -44,8 +44,9 @@ def _history(ledger: TrialLedger) -> list[str]:
              story.camrelizumab("2026-02-05", cycle=2), story.death("2026-04-01")]
     recorded = [post(ledger, pid, body) for body in steps]
     dose = recorded[2]
-    recorded.append(post(ledger, pid, story.correction(dose.event_id, "2026-01-16",
-                                                       story.camrelizumab("x")["data"])))
+    recorded.append(post(ledger, pid, story.correction(dose.event_id, "2026-01-15",
+                                                       story.camrelizumab("x")["data"],
+                                                       new_date="2026-01-16")))
     recorded.append(post(ledger, pid, story.void(recorded[5].event_id, "2026-02-05")))
     # a dose recorded late but dated early
     recorded.append(post(ledger, pid, story.apatinib("2026-01-18", end_on="2026-01-30")))

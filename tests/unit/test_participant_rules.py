@@ -110,8 +110,8 @@ def test_adverse_event_ids_are_unique_and_follow_ups_name_a_reported_one() -> No
 def test_correction_changes_the_effective_entry_and_keeps_the_original_event() -> None:
     p = enrolled()
     dose = record(p, story.camrelizumab("2026-01-12", dose_mg=20))
-    fix = record(p, story.correction(dose.event_id, "2026-01-13",
-                                     story.camrelizumab("x")["data"]))
+    fix = record(p, story.correction(dose.event_id, "2026-01-12",
+                                     story.camrelizumab("x")["data"], new_date="2026-01-13"))
     effective = p.entries[dose.event_id]
     assert effective.data["dose_mg"] == 200 and effective.occurred_on == date(2026, 1, 13)
     assert effective.corrected_by == [fix.event_id]
@@ -136,7 +136,8 @@ def test_correction_cannot_move_a_dose_before_enrollment() -> None:
     p = enrolled()
     dose = record(p, story.camrelizumab("2026-01-12"))
     with pytest.raises(RuleViolation, match="before enrollment"):
-        record(p, story.correction(dose.event_id, "2026-01-01", story.camrelizumab("x")["data"]))
+        record(p, story.correction(dose.event_id, "2026-01-12", story.camrelizumab("x")["data"],
+                                   new_date="2026-01-01"))
 
 
 def test_corrections_and_voids_target_existing_not_voided_clinical_events() -> None:
@@ -196,7 +197,8 @@ def test_a_refused_entry_leaves_the_participant_exactly_as_it_was() -> None:
     before = casebook(p), p.version, {k: (e.data, e.occurred_on, list(e.corrected_by),
                                           e.voided_by) for k, e in p.entries.items()}
     with pytest.raises(RuleViolation):  # the corrected date would fall after death
-        record(p, story.correction(dose.event_id, "2026-03-05", story.camrelizumab("x")["data"]))
+        record(p, story.correction(dose.event_id, "2026-01-12", story.camrelizumab("x")["data"],
+                                   new_date="2026-03-05"))
     with pytest.raises(RuleViolation):  # voiding the death would be fine, but not twice dead
         record(p, story.death("2026-02-01"))
     after = casebook(p), p.version, {k: (e.data, e.occurred_on, list(e.corrected_by),
