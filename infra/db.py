@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+CONNECT_TIMEOUT_SECONDS = 10
+"""How long a PostgreSQL connection attempt may take before it fails (unreachable host)."""
+
+
+class StoreURLError(ValueError):
+    """The store URL names neither a SQLite file nor a PostgreSQL database."""
+
+
+class StoreMissing(RuntimeError):
+    """A read-only command found no SQLite file where the URL points (none is created)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no SQLite store at {path}")
+        self.path = path
+
 
 @dataclass(frozen=True)
 class DatabaseURL:
-    """A parsed store URL (`sqlite:///path.db` or `postgresql://user@host:port/db`)."""
+    """A parsed store URL (`sqlite:///path.db` or `postgresql://user@host:port/db`).
+
+    `read_only` opens it for reading only: a SQLite file must already exist and is opened
+    with `mode=ro`; PostgreSQL sessions default to read-only transactions."""
 
     raw: str
     kind: Literal["sqlite", "postgresql"]
@@ -21,12 +42,17 @@ class DatabaseURL:
     host: str = ""
     port: int = 5432
     user: str = ""
-    password: str = ""
+    password: str = dataclasses.field(default="", repr=False)
     dbname: str = ""
+    read_only: bool = False
 
     @classmethod
     def parse(cls, raw: str) -> DatabaseURL:
-        url = make_url(raw)
+        try:
+            url = make_url(raw)
+        except sa.exc.ArgumentError:
+            raise StoreURLError(f"{raw!r} is not a store URL: use sqlite:///path.db or "
+                                "postgresql://user@host:port/db") from None
         backend = url.get_backend_name()
         if backend == "sqlite":
             path = url.database or ":memory:"
@@ -41,9 +67,39 @@ class DatabaseURL:
                 password=url.password or "",
                 dbname=url.database or "postgres",
             )
-        raise ValueError(
-            f"unsupported store URL {raw!r}: use sqlite:///path.db or postgresql://user@host:port/db"
+        shown = url.render_as_string(hide_password=True)
+        raise StoreURLError(
+            f"unsupported store URL {shown!r}: use sqlite:///path.db or "
+            "postgresql://user@host:port/db"
         )
+
+    def for_reading(self) -> DatabaseURL:
+        """The same store, opened read-only (see the class docstring)."""
+        return dataclasses.replace(self, read_only=True)
+
+    def describe(self) -> str:
+        """The store for messages, without its password."""
+        if self.kind == "sqlite":
+            return f"SQLite file {self.resolved_sqlite_path()}"
+        return f"PostgreSQL database {self.dbname!r} on {self.host}:{self.port} as {self.user!r}"
+
+    def redacted(self) -> str:
+        """The URL with its password masked."""
+        return make_url(self.raw).render_as_string(hide_password=True)
+
+    def resolved_sqlite_path(self) -> str:
+        assert self.sqlite_path is not None
+        if self.sqlite_path == ":memory:" or self.sqlite_path.startswith("file:"):
+            return self.sqlite_path
+        return str(Path(self.sqlite_path).resolve())
+
+    def _sqlite_read_only_uri(self) -> str:
+        """`file:` URI opening the existing file read-only (StoreMissing when there is none):
+        SQLite never creates a file in this mode."""
+        path = Path(self.resolved_sqlite_path())
+        if not path.is_file():
+            raise StoreMissing(str(path))
+        return f"{path.as_uri()}?mode=ro"
 
     def sqlalchemy_url(self) -> sa.URL:
         if self.kind == "sqlite":
@@ -71,7 +127,8 @@ class DatabaseURL:
             assert self.sqlite_path is not None
             return common | {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": self.sqlite_path,
+                "SQLITE_DBNAME": (self._sqlite_read_only_uri() if self.read_only
+                                  else self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
                 "APPLICATION_RECORDER_TOPIC": "infra.event_store:ChainedSQLiteApplicationRecorder",
             }
@@ -103,7 +160,22 @@ def create_sqlite_file(path: str) -> None:
 
 
 def create_engine(database: DatabaseURL, *, pool_size: int = 8) -> Engine:
-    """A SQLAlchemy engine for reads, migrations and read models."""
+    """A SQLAlchemy engine for reads, migrations and read models (read-only when the URL
+    says so: then a missing SQLite file raises StoreMissing instead of being created)."""
+    if database.kind == "sqlite" and database.read_only:
+        uri = database._sqlite_read_only_uri()
+        engine = sa.create_engine(
+            "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False,
+                                                         timeout=30))
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_read_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA query_only=1")
+            cur.close()
+
+        return engine
     if database.kind == "sqlite":
         assert database.sqlite_path is not None
         create_sqlite_file(database.sqlite_path)
@@ -119,6 +191,10 @@ def create_engine(database: DatabaseURL, *, pool_size: int = 8) -> Engine:
             cur.close()
 
         return engine
+    connect_args: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    if database.read_only:
+        connect_args["options"] = "-c default_transaction_read_only=on"
     return sa.create_engine(
-        database.sqlalchemy_url(), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        database.sqlalchemy_url(), pool_size=pool_size, max_overflow=pool_size,
+        pool_pre_ping=True, connect_args=connect_args,
     )

@@ -6,7 +6,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.db import DatabaseURL
@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     """Failed sign-ins one typed username may take per window before 429."""
     unknown_username_events_per_window: int = Field(default=60, ge=1)
     """Unknown-username failures recorded per window; the rest are counted in the next one."""
+    _read_only: bool = PrivateAttr(default=False)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -63,7 +64,16 @@ class Settings(BaseSettings):
 
     @cached_property
     def database(self) -> DatabaseURL:
-        return DatabaseURL.parse(self.database_url)
+        url = DatabaseURL.parse(self.database_url)
+        return url.for_reading() if self._read_only else url
+
+    def for_reading(self) -> Settings:
+        """These settings with the store opened read-only (read-only CLI commands): a missing
+        SQLite file is not created, PostgreSQL transactions are read-only."""
+        copy = self.model_copy()
+        copy._read_only = True
+        copy.__dict__.pop("database", None)
+        return copy
 
     def resolved_secrets_dir(self) -> Path:
         """Secrets live beside the SQLite file, or in ./.trial-ledger for PostgreSQL."""

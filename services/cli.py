@@ -9,19 +9,25 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from domain.errors import DomainError
 from infra.db import create_engine
-from infra.migrate import upgrade_store
+from infra.migrate import require_current_schema, upgrade_store
 from infra.settings import Settings
+from services.cli_errors import EXIT_CODES_HELP, CliFailure, ExitCode, FailCleanly, using_store
 
-app = typer.Typer(help="Event-sourced audit ledger for the TACE + camrelizumab + apatinib trial.",
-                  no_args_is_help=True, add_completion=False)
-db_app = typer.Typer(help="Store schema.", no_args_is_help=True)
-users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+# Plain (click) help: flags print as `--flag`, never with a `<bool>` type.
+_HELP = {"rich_markup_mode": None, "no_args_is_help": True}
+app = typer.Typer(cls=FailCleanly, add_completion=False, pretty_exceptions_enable=False,
+                  help="Event-sourced audit ledger for the TACE + camrelizumab + apatinib "
+                       "trial.", epilog=EXIT_CODES_HELP, **_HELP)  # type: ignore[arg-type]
+db_app = typer.Typer(help="Store schema.", **_HELP)  # type: ignore[arg-type]
+users_app = typer.Typer(help="User accounts.", **_HELP)  # type: ignore[arg-type]
+study_app = typer.Typer(help="Study-wide declarations (data cutoffs).",
+                        **_HELP)  # type: ignore[arg-type]
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(study_app, name="study")
 err = Console(stderr=True)
 
 
@@ -31,34 +37,54 @@ def _ledger(settings: Settings):  # type: ignore[no-untyped-def]
     return TrialLedger(settings, create_engine(settings.database))
 
 
+def _migrate(settings: Settings) -> None:
+    """Apply the migrations as the schema owner (commands that write)."""
+    from infra.db import DatabaseURL
+
+    variable = ("TRIAL_LEDGER_MIGRATION_DATABASE_URL" if settings.migration_database_url
+                else "TRIAL_LEDGER_DATABASE_URL")
+    using_store(variable, DatabaseURL.parse(settings.migration_url()))
+    upgrade_store(settings)
+    using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
+
+
+def _reading() -> Settings:
+    """Settings for a read-only command, once the store is known to exist at the current
+    schema: nothing is created or migrated (a missing SQLite file, an unreachable or
+    unmigrated store is exit 3), and the store is opened read-only."""
+    settings = Settings().for_reading()
+    using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
+    engine = create_engine(settings.database)
+    try:
+        require_current_schema(engine)
+    finally:
+        engine.dispose()
+    return settings
+
+
 def _refuse_exposed_secrets(settings: Settings) -> None:
     """Exit 2 with one line naming the file and the fix if others could read a secret."""
-    from infra.secret_files import InsecureSecretFile
-
-    try:
-        settings.check_secret_files()
-    except InsecureSecretFile as error:
-        err.print(str(error), markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    settings.check_secret_files()  # InsecureSecretFile: one line and exit 2 (FailCleanly)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every Alembic migration as the schema owner (TRIAL_LEDGER_MIGRATION_DATABASE_URL,
-    else TRIAL_LEDGER_DATABASE_URL), granting the runtime role what the service needs."""
+    else TRIAL_LEDGER_DATABASE_URL), granting the runtime role what the service needs; creates
+    a SQLite store that does not exist yet."""
     settings = Settings()
-    upgrade_store(settings)
+    _migrate(settings)
     err.print(f"schema up to date on {settings.database.kind}")
 
 
 @users_app.command("add")
 def users_add(
-    name: str,
-    role: Annotated[str, typer.Option(help="site_coordinator, investigator, monitor, "
+    name: Annotated[str, typer.Argument(metavar="USERNAME")],
+    role: Annotated[str, typer.Option(metavar="ROLE", help="site_coordinator, investigator, monitor, "
                                            "data_manager, auditor or admin")],
-    site: Annotated[list[str] | None, typer.Option(help="A site the user works for "
+    site: Annotated[list[str] | None, typer.Option(metavar="SITE", help="A site the user works for "
                                                         "(repeatable).")] = None,
-    full_name: Annotated[str, typer.Option(help="Printed name shown on signatures.")] = "",
+    full_name: Annotated[str, typer.Option(metavar="TEXT", help="Printed name shown on signatures.")] = "",
     password_stdin: Annotated[bool, typer.Option("--password-stdin",
                                                  help="Read the password from standard input."
                                                  )] = False,
@@ -68,7 +94,7 @@ def users_add(
     from services.application import Actor
 
     settings = Settings()
-    upgrade_store(settings)
+    _migrate(settings)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass()
     ledger = _ledger(settings)
     try:
@@ -77,11 +103,12 @@ def users_add(
                            by=Actor(f"cli:{getpass.getuser()}", "system"))
     except DomainError as error:
         err.print(f"[red]not created:[/red] {error.message}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.CONFIGURATION) from None
     err.print(f"created {account.username} ({account.account_role})")
 
 
-Reason = Annotated[str, typer.Option(help="Why (required; kept in the ledger).")]
+Reason = Annotated[str, typer.Option(metavar="TEXT", help="Why (required; kept in the ledger).")]
+Username = Annotated[str, typer.Argument(metavar="USERNAME")]
 
 
 def _change_account(name: str, change: Any) -> None:
@@ -90,48 +117,112 @@ def _change_account(name: str, change: Any) -> None:
     from services.accounts import change_account
 
     settings = Settings()
-    upgrade_store(settings)
+    _migrate(settings)
     try:
         account = change_account(_ledger(settings), name,
                                  lambda a: change(a, Author(f"cli:{getpass.getuser()}", "system")))
     except DomainError as error:
         err.print(f"[red]not changed:[/red] {error.message}", highlight=False)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.CONFIGURATION) from None
     view = account.public_view()
     err.print(f"{name}: role {view['role']}, active {view['active']}, locked {view['locked']}")
 
 
 @users_app.command("lock")
-def users_lock(name: str, reason: Reason) -> None:
+def users_lock(name: Username, reason: Reason) -> None:
     """Lock an account: it cannot sign in and its tokens stop working."""
     _change_account(name, lambda a, by: a.lock(by, reason))
 
 
 @users_app.command("unlock")
-def users_unlock(name: str, reason: Reason) -> None:
+def users_unlock(name: Username, reason: Reason) -> None:
     """Unlock an account (also after five failed sign-ins)."""
     _change_account(name, lambda a, by: a.unlock(by, reason))
 
 
 @users_app.command("deactivate")
-def users_deactivate(name: str, reason: Reason) -> None:
+def users_deactivate(name: Username, reason: Reason) -> None:
     """Close an account for good; the username is never reused."""
     _change_account(name, lambda a, by: a.deactivate(by, reason))
 
 
 @users_app.command("grant")
-def users_grant(name: str, role: Annotated[str, typer.Option(help="The new role.")],
+def users_grant(name: Username,
+                role: Annotated[str, typer.Option(metavar="ROLE", help="The new role.")],
                 reason: Reason) -> None:
     """Grant a role, replacing the account's current one."""
     _change_account(name, lambda a, by: a.grant_role(role, by, reason))
 
 
-@app.command()
+@users_app.command("list")
+def users_list() -> None:
+    """List every account ever created (deactivated ones too; usernames are never reused):
+    username, full name, role, sites, active, locked. Read only."""
+    from datetime import UTC, datetime
+
+    from services.cli_output import accounts_table
+
+    ledger = _ledger(_reading())
+    now = datetime.now(UTC)
+    views = [account.public_view(now) for name in ledger.usernames()
+             if (account := ledger.account(name)) is not None]
+    Console().print(accounts_table(views))
+
+
+@study_app.command("cutoffs")
+def study_cutoffs() -> None:
+    """List the declared data cutoffs: name, cutoff date, who declared it, when it was
+    recorded, and why. Read only."""
+    from domain.study import STUDY_STREAM_ID
+    from services.cli_output import cutoffs_table
+
+    ledger = _ledger(_reading())
+    study = ledger.study()
+    cutoffs = [{**view, "recorded_at": ledger.recorded_at(STUDY_STREAM_ID, view["version"])}
+               for view in (study.cutoff_views() if study else [])]
+    if not cutoffs:
+        err.print("no cutoff declared yet (a data manager declares one with "
+                  "POST /api/v1/study/cutoffs)")
+        return
+    Console().print(cutoffs_table(cutoffs))
+
+
+def _check_signing_key(settings: Settings, engine: Any) -> None:
+    """CliFailure (configuration) if stored checkpoints cannot be authenticated because the
+    key is missing or unusable: a misconfiguration, not evidence of tampering."""
+    import sqlalchemy as sa
+
+    from infra.ledger.checkpoints import (
+        KEY_FILE_NAME,
+        configured_public_key,
+        ledger_checkpoints,
+        signing_key_path,
+    )
+
+    path = signing_key_path(settings)
+    if settings.signing_key_file is not None and not path.exists():
+        raise CliFailure(ExitCode.CONFIGURATION,
+                         f"TRIAL_LEDGER_SIGNING_KEY_FILE {path} does not exist; fix: point it at "
+                         "the service's checkpoint key, or unset it")
+    if configured_public_key(settings) is not None:  # SigningKeyError: exit 2 (FailCleanly)
+        return
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).select_from(ledger_checkpoints)
+                              ).scalar_one()
+    if stored:
+        raise CliFailure(ExitCode.CONFIGURATION,
+                         f"the store holds {stored} signed checkpoints but there is no signing "
+                         f"key at {path}; fix: set TRIAL_LEDGER_SECRETS_DIR (or "
+                         f"TRIAL_LEDGER_SIGNING_KEY_FILE) to where the service keeps "
+                         f"{KEY_FILE_NAME}")
+
+
+@app.command(epilog=EXIT_CODES_HELP)
 def verify(
-    head: Annotated[str | None, typer.Option(help="A head hash kept earlier; the log must "
+    head: Annotated[str | None, typer.Option(metavar="HEX", help="A head hash kept earlier; the log must "
                                                   "still contain it.")] = None,
     checkpoint: Annotated[str | None, typer.Option(
-        help="A checkpoint saved from GET /api/v1/ledger/checkpoints/latest and kept outside "
+        metavar="FILE", help="A checkpoint saved from GET /api/v1/ledger/checkpoints/latest and kept outside "
              "the store: check its signature, re-derive its root from the stored events, "
              "prove the log extends it.")] = None,
     read_models: Annotated[bool, typer.Option(
@@ -141,12 +232,17 @@ def verify(
     """Recompute the hash chain from the stored bytes and check the log against every signed
     checkpoint the store holds; exit 1 at the first bad position or leaf. Prints the JSON
     report on stdout and one line per check (what it proved, and its limits) on stderr.
-    Read only: nothing is written to the store."""
+
+    Read only: the store is opened read-only and must exist at the current schema; nothing
+    is created, migrated or written. A store that cannot be checked (configuration, no store,
+    unreachable, not migrated) is one line on stderr and exit 2 or 3, never 1."""
     from infra.ledger.store import LedgerStore
     from infra.ledger.verification import verify_store
 
-    settings = Settings()
+    settings = _reading()
+    _refuse_exposed_secrets(settings)
     store = LedgerStore(create_engine(settings.database))
+    _check_signing_key(settings, store.engine)
     result = verify_store(store, settings, expected_head=head)
     if checkpoint is not None:
         from infra.ledger.checkpoints import check_checkpoint_file
@@ -155,7 +251,7 @@ def verify(
             result.external = check_checkpoint_file(store, settings, checkpoint)
         except ValueError as error:
             err.print(f"checkpoint not checked: {error}", markup=False, style="red")
-            raise typer.Exit(2) from None
+            raise typer.Exit(ExitCode.CONFIGURATION) from None
     if read_models:
         from projections.verify_models import verify_read_models
 
@@ -163,15 +259,15 @@ def verify(
     typer.echo(json.dumps(result.as_dict(), indent=2))
     for line in result.lines():
         err.print(line, markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(0 if result.ok else 1)
+    raise typer.Exit(ExitCode.OK if result.ok else ExitCode.VERIFICATION_FAILED)
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    demo: Annotated[bool, typer.Option(help="Seed a synthetic demo trial into an empty store."
-                                       )] = False,
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed a synthetic demo trial into an "
+                                                      "empty store.")] = False,
     no_worker: Annotated[bool, typer.Option(
         "--no-worker", help="Do not run the projection worker and checkpoint schedule in this "
                             "process (when `trial-ledger project` runs separately).")] = False,
@@ -187,7 +283,7 @@ def serve(
 
     settings = Settings()
     _refuse_exposed_secrets(settings)
-    upgrade_store(settings)
+    _migrate(settings)
     if demo:
         from services.demo import ensure_demo
 
@@ -196,28 +292,35 @@ def serve(
         from projections.worker import BackgroundWorker
 
         BackgroundWorker(settings, checkpoint_every=checkpoint_every).start()
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None,
-                access_log=False, server_header=False)
+    app = create_app(settings)
+    address = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    err.print(f"trial-ledger: serving the {settings.database.kind} store at {address} "
+              f"(API docs: {address}/docs; stop with Ctrl+C)", highlight=False, soft_wrap=True)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
+                server_header=False)
 
 
 @app.command()
 def endpoints(
-    criteria: Annotated[str, typer.Option(help="RECIST 1.1 or mRECIST.")],
-    cutoff: Annotated[str, typer.Option(help="Clinical cutoff date, YYYY-MM-DD, or the name of "
+    criteria: Annotated[str, typer.Option(metavar="CRITERIA", help="RECIST 1.1 or mRECIST.")],
+    cutoff: Annotated[str, typer.Option(metavar="DATE|NAME", help="Clinical cutoff date, YYYY-MM-DD, or the name of "
                                              "a cutoff declared by a data manager.")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Recorded time (RFC 3339): "
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="TIME", help="Recorded time (RFC 3339): "
                                               "answer as the system knew it then.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON body instead."
                                           )] = False,
 ) -> None:
-    """ORR, DCR, DOR, PFS and OS at a clinical cutoff, as GET /api/v1/endpoints gives them."""
+    """ORR, DCR, DOR, PFS and OS at a clinical cutoff, as GET /api/v1/endpoints gives them.
+    Each interval names its method: Clopper-Pearson (exact) for ORR and DCR, Kaplan-Meier
+    log-log bands with Brookmeyer-Crowley limits for medians. Read only."""
     from datetime import UTC, date, datetime
 
     from domain.outcomes import study_endpoints
     from domain.protocol import CRITERIA
     from infra.ledger.chain import format_recorded_at
+    from services.cli_output import endpoints_table
 
-    ledger = _ledger(Settings())
+    ledger = _ledger(_reading())
     try:
         if criteria not in CRITERIA:
             raise ValueError(f"--criteria must be {' or '.join(CRITERIA)}, not {criteria!r}")
@@ -236,7 +339,7 @@ def endpoints(
                 raise ValueError(f"--as-of {as_of!r} needs a zone, e.g. 2026-03-03T14:00:00Z")
     except ValueError as error:
         err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.CONFIGURATION) from None
     recorded = None if as_of is None else format_recorded_at(moment)
     participants = [ledger.participant(pid, as_of=recorded)
                     for pid, _ in ledger.participant_ids(as_of=recorded)]
@@ -244,48 +347,7 @@ def endpoints(
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
-        Console().print(_endpoints_table(report))
-
-
-def _endpoints_table(report: dict[str, Any]) -> Table:
-    """The endpoints body as a rich table: NR = not reached, CIs are exact or Brookmeyer-Crowley."""
-    def pct(rate: float | None) -> str:
-        return "-" if rate is None else f"{100 * rate:.1f}%"
-
-    def ci(bounds: list[float | None] | None, show: Any) -> str:
-        if bounds is None:
-            return "-"
-        low, high = ("NR" if b is None else show(b) for b in bounds)
-        return f"{low} to {high}"
-
-    table = Table(title=f"{report['criteria']} endpoints at cutoff {report['cutoff']} "
-                        f"(as of {report['as_of']})")
-    for column in ("measure", "value", "95% CI"):
-        table.add_column(column)
-    pop = report["population"]
-    table.add_row("enrolled / treated / evaluable",
-                  f"{pop['enrolled']} / {pop['treated']} / {pop['evaluable']}", "")
-    for code, count in report["best_overall_response"].items():
-        table.add_row(f"best overall response {code}", str(count), "")
-    for label, name, key in (("ORR (CR+PR)", "orr", "responders"),
-                             ("DCR (CR+PR+SD)", "dcr", "count")):
-        block = report[name]
-        table.add_row(label, f"{block[key]}/{block['n']} = {pct(block['rate'])}",
-                      ci(block["ci95"], pct))
-    for name in ("dor", "pfs", "os"):
-        block = report[name]
-        months = block["median_months"]
-        table.add_row(f"{name.upper()} median (events {block['events']}, "
-                      f"censored {block['censored']})",
-                      "NR" if months is None else f"{months} mo",
-                      ci(block["ci95"], lambda b: f"{b} mo"))
-        for landmark in (6, 12):
-            rate = block.get(f"rate_{landmark}m")
-            if rate is not None:
-                band = rate["ci95"] if any(b is not None for b in rate["ci95"]) else None
-                table.add_row(f"{name.upper()} rate at {landmark} months",
-                              pct(rate["estimate"]), ci(band, pct))
-    return table
+        Console().print(endpoints_table(report))
 
 
 @app.command("seed")
@@ -300,7 +362,7 @@ def seed_command(
     from services.seed import StoreNotEmpty, seed_trial
 
     settings = Settings()
-    upgrade_store(settings)
+    _migrate(settings)
     ledger = _ledger(settings)
     err.print(f"seeding {participants} synthetic participants (seed {seed})...")
     try:
@@ -309,7 +371,7 @@ def seed_command(
                                  progress=progress)
     except StoreNotEmpty as error:
         err.print(f"[red]not seeded:[/red] {error}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.CONFIGURATION) from None
     finally:
         ledger.close()
     for line in summary.lines():
@@ -319,8 +381,8 @@ def seed_command(
 
 @app.command()
 def project(
-    once: Annotated[bool, typer.Option(help="Catch up and exit instead of following the log."
-                                       )] = False,
+    once: Annotated[bool, typer.Option("--once", help="Catch up and exit instead of following "
+                                                      "the log.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between polls when idle.")] = 1.0,
     batch: Annotated[int, typer.Option(help="Events applied per transaction.")] = 500,
     checkpoint_every: Annotated[float, typer.Option(
@@ -336,7 +398,7 @@ def project(
 
     settings = Settings()
     _refuse_exposed_secrets(settings)
-    upgrade_store(settings)
+    _migrate(settings)
     ledger = _ledger(settings)
     projector = Projector(ledger, ledger.store.engine)
     if once:
@@ -365,7 +427,7 @@ def rebuild() -> None:
     from projections.state import state_hashes
 
     settings = Settings()
-    upgrade_store(settings)
+    _migrate(settings)
     ledger = _ledger(settings)
     engine = ledger.store.engine
     total = ledger.store.count()
