@@ -1,12 +1,11 @@
-"""Signed checkpoint text: "{origin}\\n{tree_size}\\n{base64 root}\\n" under Ed25519.
+"""Signed checkpoint text under Ed25519: "{origin}\\n{tree_size}\\n{base64 root}\\n" then the
+extension line "timestamp: {RFC 3339 UTC}\\n" (checkpoints issued before it have three lines).
 
 Pure helpers shared by the writer that signs checkpoints and anyone who checks them.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
 from pathlib import Path
@@ -15,46 +14,34 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from infra.ledger import proofs
+
 ALGORITHM = "Ed25519"
 HASH_SIZE = 32
 PUBLIC_KEY_SIZE = 32
 
 
-def checkpoint_body(origin: str, tree_size: int, root_hash: bytes) -> str:
-    """The exact text that a checkpoint signature covers."""
-    _check_origin(origin)
-    if isinstance(tree_size, bool) or not isinstance(tree_size, int) or tree_size < 0:
-        raise ValueError(f"tree size must be a non-negative integer, got {tree_size!r}")
-    if not isinstance(root_hash, bytes) or len(root_hash) != HASH_SIZE:
-        raise ValueError(f"root hash must be {HASH_SIZE} bytes")
-    return f"{origin}\n{tree_size}\n{base64.b64encode(root_hash).decode('ascii')}\n"
+def checkpoint_body(origin: str, tree_size: int, root_hash: bytes,
+                    timestamp: str | None = None) -> str:
+    """The exact text that a checkpoint signature covers: origin, tree size, base64 root and,
+    when given, the extension line ``timestamp: <RFC 3339 UTC>`` (a signed-note body).
+
+    Without ``timestamp`` it is the old three-line form, still accepted by every checker.
+    ValueError for values that could not be parsed back."""
+    return proofs.format_checkpoint_body(origin, tree_size, root_hash, timestamp)
+
+
+def read_body(body: str) -> proofs.CheckpointBody:
+    """Checkpoint text as (origin, tree_size, root_hash, timestamp or None for the old
+    three-line form); ValueError for anything ``checkpoint_body`` would not write. The parser
+    is the stand-alone verifier's, so the writer and every checker read the same text."""
+    return proofs.parse_checkpoint_body(body)
 
 
 def parse_body(body: str) -> tuple[str, int, bytes]:
-    """Split checkpoint text into (origin, tree_size, root_hash), accepting only the exact form
-    that ``checkpoint_body`` writes."""
-    if not body.endswith("\n"):
-        raise ValueError("checkpoint body must end with a newline")
-    lines = body[:-1].split("\n")
-    if len(lines) != 3:
-        raise ValueError(f"checkpoint body must have 3 lines, got {len(lines)}")
-    origin, size_text, root_text = lines
-    _check_origin(origin)
-    if not (size_text.isascii() and size_text.isdigit()) or (
-        size_text.startswith("0") and size_text != "0"
-    ):
-        raise ValueError(
-            f"tree size must be a decimal integer without sign or padding: {size_text!r}"
-        )
-    try:
-        root_hash = base64.b64decode(root_text.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error) as error:
-        raise ValueError(f"root hash is not valid base64: {root_text!r}") from error
-    if len(root_hash) != HASH_SIZE:
-        raise ValueError(f"root hash must decode to {HASH_SIZE} bytes, got {len(root_hash)}")
-    if base64.b64encode(root_hash).decode("ascii") != root_text:
-        raise ValueError(f"root hash is not in canonical base64: {root_text!r}")
-    return origin, int(size_text), root_hash
+    """(origin, tree_size, root_hash) of checkpoint text in either form (see ``read_body``)."""
+    signed = read_body(body)
+    return signed.origin, signed.tree_size, signed.root_hash
 
 
 def sign_body(private_key: Ed25519PrivateKey, body: str) -> bytes:
@@ -117,7 +104,3 @@ def save_private_key(private_key: Ed25519PrivateKey, path: str | os.PathLike[str
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(private_key_to_pem(private_key))
 
-
-def _check_origin(origin: str) -> None:
-    if not isinstance(origin, str) or not origin or "\n" in origin:
-        raise ValueError("origin must be a non-empty string without newlines")

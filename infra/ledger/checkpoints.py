@@ -123,9 +123,9 @@ def issue_checkpoint(engine: Engine, settings: Settings) -> Checkpoint:
     tree = MerkleStore(engine)
     size = tree.sync()
     root = tree.root(size)
-    body = fmt.checkpoint_body(settings.ledger_origin, size, root)
-    checkpoint = Checkpoint(settings.ledger_origin, size, root,
-                            format_recorded_at(datetime.now(UTC)),
+    timestamp = format_recorded_at(datetime.now(UTC))
+    body = fmt.checkpoint_body(settings.ledger_origin, size, root, timestamp)  # time is signed
+    checkpoint = Checkpoint(settings.ledger_origin, size, root, timestamp,
                             fmt.key_id(fmt.public_key_raw(key)), body, fmt.sign_body(key, body))
     with engine.begin() as conn:
         conn.execute(ledger_checkpoints.insert().values(
@@ -136,8 +136,17 @@ def issue_checkpoint(engine: Engine, settings: Settings) -> Checkpoint:
 
 
 def latest_checkpoint(engine: Engine) -> Checkpoint | None:
-    query = sa.select(ledger_checkpoints).order_by(
-        ledger_checkpoints.c.checkpoint_id.desc()).limit(1)
+    return _newest(engine, sa.select(ledger_checkpoints))
+
+
+def checkpoint_of_size(engine: Engine, tree_size: int) -> Checkpoint | None:
+    """The newest stored checkpoint of exactly ``tree_size`` leaves, if any was issued."""
+    return _newest(engine, sa.select(ledger_checkpoints).where(
+        ledger_checkpoints.c.tree_size == tree_size))
+
+
+def _newest(engine: Engine, query: sa.Select[Any]) -> Checkpoint | None:
+    query = query.order_by(ledger_checkpoints.c.checkpoint_id.desc()).limit(1)
     with engine.connect() as conn:
         row = conn.execute(query).first()
     if row is None:
@@ -306,7 +315,8 @@ def verify_against_checkpoint(
     engine = store.engine if isinstance(store, LedgerStore) else store
     try:
         body, signature, pinned_key = _read_checkpoint(checkpoint)
-        origin, first, signed_root = fmt.parse_body(body)
+        signed = fmt.read_body(body)
+        origin, first, signed_root = signed.origin, signed.tree_size, signed.root_hash
     except ValueError as error:
         return _failed({}, f"malformed checkpoint: {error}")
     key = pinned_key or public_key
@@ -323,7 +333,7 @@ def verify_against_checkpoint(
                                 f"{_key_name(key)}: it is forged, altered or signed by "
                                 "another key")
     partial |= {"key_id": fmt.key_id(key), "signature_ok": True}
-    mismatch = _fields_disagreeing_with_body(checkpoint, origin, first, signed_root)
+    mismatch = _fields_disagreeing_with_body(checkpoint, signed)
     if mismatch:
         return _failed(partial, f"the checkpoint's {mismatch} field disagrees with its "
                                 "signed body")
@@ -392,10 +402,10 @@ def _root_problem(walk: _Walk, first: int, stored: int, signed_root: bytes) -> s
 
 def _read_checkpoint(document: Mapping[str, Any]) -> tuple[str, bytes, bytes | None]:
     if not isinstance(document, Mapping):
-        raise ValueError("a checkpoint is a JSON object")
+        raise proofs.MalformedProofError("a checkpoint is a JSON object")
     body, signature = document.get("body"), document.get("signature")
     if not isinstance(body, str) or not isinstance(signature, str):
-        raise ValueError("'body' and 'signature' must be strings")
+        raise proofs.MalformedProofError("'body' and 'signature' must be strings")
     pinned = document.get("public_key")
     if pinned is not None and not isinstance(pinned, str):
         raise ValueError("'public_key' must be base64")
@@ -408,10 +418,12 @@ def _read_checkpoint(document: Mapping[str, Any]) -> tuple[str, bytes, bytes | N
     return body, raw_signature, raw_key
 
 
-def _fields_disagreeing_with_body(document: Mapping[str, Any], origin: str, size: int,
-                                  root: bytes) -> str | None:
-    signed = {"origin": origin, "tree_size": size,
-              "root_hash": base64.b64encode(root).decode("ascii")}
+def _fields_disagreeing_with_body(document: Mapping[str, Any], body: proofs.CheckpointBody
+                                  ) -> str | None:
+    signed: dict[str, Any] = {"origin": body.origin, "tree_size": body.tree_size,
+                              "root_hash": base64.b64encode(body.root_hash).decode("ascii")}
+    if body.timestamp is not None:  # the old three-line form does not sign its time
+        signed["timestamp"] = body.timestamp
     for name, value in signed.items():
         if name in document and document[name] != value:
             return name
@@ -427,7 +439,7 @@ def load_checkpoint_file(path: Path) -> dict[str, Any]:
     except ValueError as error:
         raise ValueError(f"{path} is not JSON: {error}") from None
     if not isinstance(document, dict):
-        raise ValueError(f"{path} does not hold a JSON object")
+        raise proofs.MalformedProofError(f"{path} does not hold a JSON object")
     return document
 
 

@@ -40,6 +40,7 @@ class StoredCheckpoint:
     key_id: str
     body: str
     signature: bytes
+    issued_at: str | None = None
 
     def name(self) -> str:
         return f"checkpoint #{self.checkpoint_id} (tree size {self.tree_size})"
@@ -85,7 +86,7 @@ def iter_stored_checkpoints(engine: Engine, batch: int = CHECKPOINT_BATCH
         for row in rows:
             yield StoredCheckpoint(int(row.checkpoint_id), str(row.origin), int(row.tree_size),
                                    bytes(row.root_hash), str(row.key_id), str(row.body),
-                                   bytes(row.signature))
+                                   bytes(row.signature), row.issued_at)
         after = (int(rows[-1].tree_size), int(rows[-1].checkpoint_id))
 
 
@@ -179,14 +180,19 @@ class _Walk:
                                       f"configured key {fmt.key_id(self.public_key)}: it was "
                                       "forged or altered, or signed by another key")
         try:
-            origin, size, root = fmt.parse_body(checkpoint.body)
+            signed = fmt.read_body(checkpoint.body)  # with or without the timestamp line
         except ValueError as error:
             raise _Failed(checkpoint, f"{name}: its signed body is malformed: {error}"
                           ) from None
+        origin, size, root = signed.origin, signed.tree_size, signed.root_hash
         if (origin, size, root) != (checkpoint.origin, checkpoint.tree_size,
                                     checkpoint.root_hash):
             raise _Failed(checkpoint, f"{name}: its row disagrees with its signed body "
                                       f"(which says size {size}): the row was edited")
+        if signed.timestamp is not None and checkpoint.issued_at != signed.timestamp:
+            raise _Failed(checkpoint, f"{name}: its row disagrees with its signed body "
+                                      f"(which says issued at {signed.timestamp}): the row "
+                                      "was edited")
         if origin != self.origin:
             raise _Failed(checkpoint, f"{name} is for log {origin!r}, not this log "
                                       f"({self.origin!r})")

@@ -1,5 +1,6 @@
 """Checkpoints and Merkle proofs over HTTP, checked as an auditor would: offline, with the
-stand-alone verifier and the published public key only."""
+stand-alone verifier and the published public key only. Each proof answer carries its root and
+the signed checkpoint it is checked against, so the answer alone can be checked."""
 
 from __future__ import annotations
 
@@ -55,6 +56,17 @@ def inclusion(api: Api, event_id: str, **params: Any) -> Any:
     return api.get(f"{LEDGER}/proofs/inclusion", user="auditor", event_id=event_id, **params)
 
 
+def public_key(api: Api) -> bytes:
+    response = api.get(f"{LEDGER}/public-key", user="auditor")
+    assert response.status_code == 200, response.text
+    return base64.b64decode(response.json()["public_key"])
+
+
+def signed_part(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint as a proof answer carries it (without `events_after`)."""
+    return {k: v for k, v in checkpoint.items() if k != "events_after"}
+
+
 def flipped(value: str) -> str:
     raw = bytearray(base64.b64decode(value))
     raw[0] ^= 1
@@ -71,7 +83,8 @@ def test_the_latest_checkpoint_is_signed_by_the_published_key(api: Api) -> None:
     size = checkpoint["tree_size"]
     assert size >= 7 + 5  # the accounts, the five events and whatever else the log holds
     assert size <= api.ledger_state()[0]
-    assert checkpoint["body"] == f"{checkpoint['origin']}\n{size}\n{checkpoint['root_hash']}\n"
+    assert checkpoint["body"] == (f"{checkpoint['origin']}\n{size}\n{checkpoint['root_hash']}\n"
+                                  f"timestamp: {checkpoint['timestamp']}\n")  # time is signed
     assert checkpoint["timestamp"].endswith("Z")
     public_key = base64.b64decode(key["public_key"])
     assert len(public_key) == 32
@@ -109,16 +122,28 @@ def test_proofs_beyond_the_last_checkpoints_tree_are_refused_without_growing_it(
     assert inclusion(api, events[0]["event_id"], tree_size=size).status_code == 200
 
 
-def test_inclusion_proofs_verify_offline_against_the_checkpoints_root(api: Api) -> None:
+def test_inclusion_answers_carry_everything_an_offline_check_needs(api: Api) -> None:
     events = post_story(api)
     checkpoint = latest(api)
+    key = public_key(api)
     for event in events:
         proof = inclusion(api, event["event_id"], tree_size=checkpoint["tree_size"]).json()
         assert proof["tree_size"] == checkpoint["tree_size"]
         assert proof["event_id"] == event["event_id"]
+        assert (proof["event_hash"], proof["position"]) == (event["hash"], event["position"])
+        assert (proof["stream_id"], proof["version"]) == (event["participant_id"],
+                                                          event["version"])
+        assert proof["recorded_at"] == event["recorded_at"]
+        assert proof["leaf_hash_rule"] == "SHA-256(0x00 || event_hash)"
         assert base64.b64decode(proof["leaf_hash"]) == merkle.leaf_hash(
             bytes.fromhex(event["hash"]))
-        assert proofs.check_inclusion_document({**proof, "root_hash": checkpoint["root_hash"]})
+        assert proof["root_hash"] == checkpoint["root_hash"]
+        assert proof["checkpoint"] == signed_part(checkpoint)
+        assert proofs.check_inclusion_document(proof)
+        verdict = proofs.check_inclusion(proof, key, event_hash=bytes.fromhex(event["hash"]))
+        assert verdict.startswith(f"ok: event {event['event_id']} (leaf {proof['leaf_index']}")
+    first = inclusion(api, events[0]["event_id"], tree_size=checkpoint["tree_size"]).json()
+    assert first["prev_hash"] != "00" * 32 and len(first["prev_hash"]) == 64
     default = inclusion(api, events[-1]["event_id"]).json()  # the latest checkpoint's size
     assert default["tree_size"] >= checkpoint["tree_size"]
     assert default["leaf_index"] == proof["leaf_index"]
@@ -133,9 +158,30 @@ def test_an_inclusion_proof_for_an_older_checkpoint_verifies_against_its_root(ap
     assert newer["tree_size"] > older["tree_size"]
     for checkpoint in (older, newer):
         proof = inclusion(api, events[1]["event_id"], tree_size=checkpoint["tree_size"]).json()
-        assert proofs.check_inclusion_document({**proof, "root_hash": checkpoint["root_hash"]})
+        assert proof["checkpoint"] == signed_part(checkpoint)
+        assert proofs.check_inclusion(proof, public_key(api))
     stale = inclusion(api, events[1]["event_id"], tree_size=older["tree_size"]).json()
     assert not proofs.check_inclusion_document({**stale, "root_hash": newer["root_hash"]})
+    with pytest.raises(proofs.ProofFailed, match="signs"):
+        proofs.check_inclusion(stale, public_key(api), checkpoint=signed_part(newer))
+
+
+def test_a_size_without_a_stored_checkpoint_says_so_and_takes_a_kept_one(api: Api) -> None:
+    events = post_story(api)
+    size = latest(api)["tree_size"]
+    proof = inclusion(api, events[0]["event_id"], tree_size=size - 1).json()
+    assert proof["tree_size"] == size - 1 and proof["checkpoint"] is None
+    assert proofs.check_inclusion_document(proof)  # the tree's own root, not yet signed
+    with pytest.raises(proofs.MalformedProofError, match="--checkpoint FILE"):
+        proofs.check_inclusion(proof, public_key(api))
+    consistency = api.get(f"{LEDGER}/proofs/consistency", user="auditor", first=size - 1,
+                          second=size).json()
+    assert consistency["first_checkpoint"] is None
+    assert consistency["second_checkpoint"] == signed_part(latest(api))
+    with pytest.raises(proofs.MalformedProofError, match="nothing vouches"):
+        proofs.check_consistency(consistency, public_key(api))
+    assert proofs.check_consistency(consistency, public_key(api),
+                                    first_root=base64.b64decode(consistency["first_root"]))
 
 
 def test_a_consistency_proof_links_an_older_checkpoint_to_a_newer_one(api: Api) -> None:
@@ -150,6 +196,11 @@ def test_a_consistency_proof_links_an_older_checkpoint_to_a_newer_one(api: Api) 
                        first=older["tree_size"], second=newer["tree_size"])
     proof = response.json()
     assert (proof["first"], proof["second"]) == (older["tree_size"], newer["tree_size"])
+    assert (proof["first_root"], proof["second_root"]) == (older["root_hash"],
+                                                           newer["root_hash"])
+    assert proof["first_checkpoint"] == signed_part(older)
+    assert proof["second_checkpoint"] == signed_part(newer)
+    assert proofs.check_consistency(proof, public_key(api)).startswith("ok: log")
     document = {**proof, "first_root": older["root_hash"], "second_root": newer["root_hash"]}
     assert proofs.check_consistency_document(document)
     assert not proofs.check_consistency_document({**document, "first_root": flipped(
@@ -157,13 +208,16 @@ def test_a_consistency_proof_links_an_older_checkpoint_to_a_newer_one(api: Api) 
     default = api.get(f"{LEDGER}/proofs/consistency", user="auditor",
                       first=older["tree_size"]).json()
     assert default["first"] == older["tree_size"] and default["second"] >= newer["tree_size"]
+    empty = api.get(f"{LEDGER}/proofs/consistency", user="auditor", first=0).json()
+    assert empty["first_checkpoint"] is None and empty["proof"] == []
+    assert empty["first_root"] == base64.b64encode(merkle.EMPTY_ROOT).decode()
+    assert proofs.check_consistency(empty, public_key(api))
 
 
 def test_tampered_proofs_are_rejected_by_the_stand_alone_verifier(api: Api) -> None:
     events = post_story(api)
     checkpoint = latest(api)
-    proof = {**inclusion(api, events[2]["event_id"], tree_size=checkpoint["tree_size"]).json(),
-             "root_hash": checkpoint["root_hash"]}
+    proof = inclusion(api, events[2]["event_id"], tree_size=checkpoint["tree_size"]).json()
     assert proofs.check_inclusion_document(proof)
     for position in range(len(proof["audit_path"])):
         path = list(proof["audit_path"])
@@ -200,17 +254,19 @@ def test_the_auditor_checks_proofs_with_the_verifier_file_alone(api: Api, tmp_pa
     newer = issue(api)
     verifier = tmp_path / "proofs.py"
     shutil.copy(Path(proofs.__file__), verifier)
-    included = {**inclusion(api, events[1]["event_id"], tree_size=newer["tree_size"]).json(),
-                "root_hash": newer["root_hash"]}
-    consistent = {**api.get(f"{LEDGER}/proofs/consistency", user="auditor",
-                            first=older["tree_size"], second=newer["tree_size"]).json(),
-                  "first_root": older["root_hash"], "second_root": newer["root_hash"]}
+    key_file = tmp_path / "key.json"
+    key_file.write_bytes(api.get(f"{LEDGER}/public-key", user="auditor").content)
+    included = inclusion(api, events[1]["event_id"], tree_size=newer["tree_size"]).json()
+    consistent = api.get(f"{LEDGER}/proofs/consistency", user="auditor",
+                         first=older["tree_size"], second=newer["tree_size"]).json()
     for kind, document, status in (("inclusion", included, 0),
                                    ("consistency", consistent, 0),
+                                   ("checkpoint", newer, 0),
                                    ("inclusion", {**included, "leaf_index": 0}, 1)):
         path = tmp_path / f"{kind}.json"
         path.write_text(json.dumps(document))
-        run = subprocess.run([sys.executable, "-I", str(verifier), kind, str(path)],
+        run = subprocess.run([sys.executable, "-I", str(verifier), kind, str(path),
+                              "--public-key", str(key_file)],
                              capture_output=True, text=True, cwd=tmp_path, timeout=60,
                              check=False)
         assert run.returncode == status, run.stdout + run.stderr

@@ -22,6 +22,7 @@ from infra.ledger.chain import ChainedRecord, link_hash
 from infra.ledger.checkpoints import (
     KEY_FILE_NAME,
     SigningKeyError,
+    checkpoint_of_size,
     checkpoint_periodically,
     configured_public_key,
     current_checkpoint,
@@ -32,6 +33,7 @@ from infra.ledger.checkpoints import (
 )
 from infra.ledger.merkle_store import ChainForkError, MerkleStore, TreeSizeError
 from infra.ledger.store import LedgerStore
+from infra.ledger.verification import verify_store
 from infra.ledger.verify import verify_ledger
 from infra.settings import Settings
 from services.application import TrialLedger
@@ -220,7 +222,7 @@ def test_concurrent_syncs_while_events_are_written_do_not_corrupt_the_tree(
         try:
             for batch in range(15):
                 append(ledger, 1 + batch % 4)
-        except Exception as error:  # reported by the assertion below
+        except Exception as error:  # noqa: BLE001  # reported by the assertion below
             errors.append(error)
 
     def syncer() -> None:
@@ -228,7 +230,7 @@ def test_concurrent_syncs_while_events_are_written_do_not_corrupt_the_tree(
             while not writing.is_set():
                 MerkleStore(engine).sync()
             MerkleStore(engine).sync()
-        except Exception as error:  # reported by the assertion below
+        except Exception as error:  # noqa: BLE001  # reported by the assertion below
             errors.append(error)
 
     writers = [threading.Thread(target=writer) for _ in range(2)]
@@ -310,7 +312,9 @@ def test_a_checkpoint_is_signed_with_a_key_kept_outside_the_database(
     assert checkpoint.tree_size == 6
     assert checkpoint.root_hash == ref_mth(event_hashes(ledger))
     assert checkpoint.body == checkpoint_format.checkpoint_body("trial-ledger", 6,
-                                                                checkpoint.root_hash)
+                                                                checkpoint.root_hash,
+                                                                checkpoint.timestamp)
+    assert checkpoint.body.endswith(f"\ntimestamp: {checkpoint.timestamp}\n")
     document = public_key_document(settings)
     raw = base64.b64decode(document["public_key"])
     assert document["algorithm"] == "Ed25519" and document["key_id"] == checkpoint.key_id
@@ -417,7 +421,85 @@ def _forgeries(saved: dict[str, Any]) -> dict[str, dict[str, Any]]:
                                           ).decode(),
             "public_key": base64.b64encode(checkpoint_format.public_key_raw(other)).decode()},
         "size field disagrees with the body": {**saved, "tree_size": 5},
+        "timestamp changed in the body": {**saved, "body": body.replace(
+            saved["timestamp"], "2099-01-01T00:00:00.000000Z")},
+        "timestamp field disagrees with the body": {
+            **saved, "timestamp": "2099-01-01T00:00:00.000000Z"},
     }
+
+
+def store_old_form_checkpoint(engine: sa.Engine, settings: Settings, size: int,
+                              issued_at: str = "2026-01-20T09:30:00.000000Z") -> dict[str, Any]:
+    """A checkpoint row as it was stored before the timestamp line: a three-line body."""
+    MerkleStore(engine).sync()
+    root = MerkleStore(engine).root(size)
+    key = checkpoint_format.load_private_key(settings.resolved_secrets_dir() / KEY_FILE_NAME)
+    body = checkpoint_format.checkpoint_body("trial-ledger", size, root)
+    signature = checkpoint_format.sign_body(key, body)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO ledger_checkpoints (origin, tree_size, root_hash, issued_at, key_id, "
+            "body, signature) VALUES ('trial-ledger', :size, :root, :at, :key_id, :body, "
+            ":signature)"),
+            {"size": size, "root": root, "at": issued_at, "body": body, "signature": signature,
+             "key_id": checkpoint_format.key_id(checkpoint_format.public_key_raw(key))})
+    return {"origin": "trial-ledger", "tree_size": size,
+            "root_hash": base64.b64encode(root).decode(), "timestamp": issued_at,
+            "key_id": checkpoint_format.key_id(checkpoint_format.public_key_raw(key)),
+            "body": body, "signature": base64.b64encode(signature).decode()}
+
+
+def test_old_form_checkpoints_still_verify_beside_new_ones(
+        ledger: TrialLedger, engine: sa.Engine, settings: Settings, tmp_path: Path) -> None:
+    write_story(ledger)
+    issue_checkpoint(engine, settings)  # generates the key; a new-form checkpoint of 6
+    old = store_old_form_checkpoint(engine, settings, 4)
+    assert old["body"].count("\n") == 3 and "timestamp" not in old["body"]
+    append(ledger, 3)
+    issue_checkpoint(engine, settings)
+    result = verify_store(ledger.store, settings)
+    assert result.ok, result.lines()
+    assert result.checkpoints.checked == 3
+    report = verify_against_checkpoint(ledger.store, old,
+                                       public_key=configured_public_key(settings),
+                                       expected_origin="trial-ledger")
+    assert report.ok and report.tree_size == 4, report.problem
+    # its unsigned time may say anything: only the signed lines count
+    assert verify_against_checkpoint(ledger.store, {**old, "timestamp": "x"},
+                                     public_key=configured_public_key(settings)).ok
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps(public_key_document(settings)))
+    saved = tmp_path / "old.json"
+    saved.write_text(json.dumps(old))
+    offline = subprocess.run([sys.executable, "-m", "infra.ledger.proofs", "checkpoint",
+                              str(saved), "--public-key", str(key)], capture_output=True,
+                             text=True, timeout=60, check=False,
+                             cwd=Path(__file__).resolve().parents[2])
+    assert offline.returncode == 0, offline.stderr
+    assert "its time is not signed" in offline.stdout
+
+
+def test_a_stored_checkpoints_signed_time_cannot_be_edited_in_its_row(
+        ledger: TrialLedger, engine: sa.Engine, settings: Settings) -> None:
+    write_story(ledger)
+    issue_checkpoint(engine, settings)
+    assert verify_store(ledger.store, settings).ok
+    lift_merkle_guards(engine, "UPDATE ledger_checkpoints SET issued_at = "
+                               "'2020-01-01T00:00:00.000000Z'")
+    result = verify_store(ledger.store, settings)
+    assert not result.ok
+    assert "row disagrees with its signed body (which says issued at" in (
+        result.checkpoints.problem or "")
+
+
+def test_the_checkpoint_of_a_size_is_the_newest_stored_one(
+        ledger: TrialLedger, engine: sa.Engine, settings: Settings) -> None:
+    append(ledger, 3)
+    assert checkpoint_of_size(engine, 3) is None
+    first = issue_checkpoint(engine, settings)
+    again = issue_checkpoint(engine, settings)
+    assert checkpoint_of_size(engine, 3) == again != first
+    assert checkpoint_of_size(engine, 2) is None
 
 
 def test_forged_checkpoints_are_rejected(ledger: TrialLedger, engine: sa.Engine,

@@ -1,10 +1,12 @@
-"""Checkpoint text, Ed25519 signatures over it, key ids and key files."""
+"""Checkpoint text (with its signed timestamp line, and the old three-line form), Ed25519
+signatures over it, key ids and key files."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.ledger import checkpoint_format as cp
+from infra.ledger import proofs
+from infra.ledger.chain import format_recorded_at
 
 ROOT = hashlib.sha256(b"root of 42").digest()
 ORIGIN = "trial-ledger/HCC-TACE-01"
@@ -21,10 +25,31 @@ KEY = cp.private_key_from_pem(cp.private_key_to_pem(cp.generate_private_key()))
 PUBLIC = cp.public_key_raw(KEY)
 
 
-def test_body_is_origin_size_and_base64_root_on_three_lines() -> None:
+STAMP = "2026-11-30T12:00:00.000000Z"
+
+
+def test_body_is_origin_size_root_then_the_timestamp_extension_line() -> None:
+    body = cp.checkpoint_body(ORIGIN, 42, ROOT, STAMP)
+    assert body == f"{ORIGIN}\n42\n{base64.b64encode(ROOT).decode()}\ntimestamp: {STAMP}\n"
+    assert cp.read_body(body) == proofs.CheckpointBody(ORIGIN, 42, ROOT, STAMP)
+    assert cp.parse_body(body) == (ORIGIN, 42, ROOT)
+
+
+def test_the_old_three_line_form_still_parses_without_a_signed_time() -> None:
     body = cp.checkpoint_body(ORIGIN, 42, ROOT)
     assert body == f"{ORIGIN}\n42\n{base64.b64encode(ROOT).decode()}\n"
+    assert cp.read_body(body) == proofs.CheckpointBody(ORIGIN, 42, ROOT, None)
     assert cp.parse_body(body) == (ORIGIN, 42, ROOT)
+
+
+def test_the_signature_covers_the_timestamp() -> None:
+    body = cp.checkpoint_body(ORIGIN, 42, ROOT, STAMP)
+    signature = cp.sign_body(KEY, body)
+    assert cp.verify_checkpoint(PUBLIC, body, signature)
+    for other in ("2026-11-30T12:00:00.000001Z", "2025-11-30T12:00:00.000000Z"):
+        assert not cp.verify_checkpoint(PUBLIC, cp.checkpoint_body(ORIGIN, 42, ROOT, other),
+                                        signature)
+    assert not cp.verify_checkpoint(PUBLIC, cp.checkpoint_body(ORIGIN, 42, ROOT), signature)
 
 
 def test_empty_tree_checkpoint_round_trips() -> None:
@@ -42,6 +67,7 @@ def test_empty_tree_checkpoint_round_trips() -> None:
         (ORIGIN, 1.0, ROOT),
         (ORIGIN, 1, ROOT[:31]),
         (ORIGIN, 1, ROOT.hex()),
+        (ORIGIN, 2**64, ROOT),
     ],
 )
 def test_body_refuses_values_it_could_not_parse_back(
@@ -58,9 +84,24 @@ GOOD_ROOT_TEXT = base64.b64encode(ROOT).decode()
     ("body", "complaint"),
     [
         (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}", "newline"),
-        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\n\n", "3 lines"),
-        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\nextra\n", "3 lines"),
-        (f"42\n{GOOD_ROOT_TEXT}\n", "3 lines"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\n\n", "extension line"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\nextra\n", "extension line"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\ntimestamp: {STAMP}\n\n", "3 lines"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\ntimestamp: {STAMP}\nextra\n", "3 lines"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\ntimestamp: {STAMP}", "newline"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\ntimestamp:{STAMP}\n", "extension line"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\nTimestamp: {STAMP}\n", "extension line"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\ntimestamp: 2026-11-30T12:00:00Z\n", "timestamp"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\ntimestamp: 2026-11-30T12:00:00.000000+00:00\n",
+         "timestamp"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\ntimestamp: 2026-02-30T12:00:00.000000Z\n",
+         "timestamp"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\ntimestamp: 2026-11-30T12:00:00.000000Z \n",
+         "timestamp"),
+        (f"{ORIGIN}\n42\n{GOOD_ROOT_TEXT}\ntimestamp: ２026-11-30T12:00:00.000000Z\n",
+         "timestamp"),
+        (f"42\n{GOOD_ROOT_TEXT}\n", "tree size"),
+        (f"{ORIGIN}\n18446744073709551616\n{GOOD_ROOT_TEXT}\n", "2\\*\\*64"),
         (f"\n42\n{GOOD_ROOT_TEXT}\n", "origin"),
         (f"{ORIGIN}\n042\n{GOOD_ROOT_TEXT}\n", "tree size"),
         (f"{ORIGIN}\n-1\n{GOOD_ROOT_TEXT}\n", "tree size"),
@@ -87,6 +128,12 @@ def test_parse_body_explains_what_is_wrong(body: str, complaint: str) -> None:
 )
 def test_body_round_trips_for_any_values(origin: str, size: int, root: bytes) -> None:
     assert cp.parse_body(cp.checkpoint_body(origin, size, root)) == (origin, size, root)
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_any_recorded_time_round_trips_through_the_timestamp_line(moment: datetime) -> None:
+    stamp = format_recorded_at(moment)
+    assert cp.read_body(cp.checkpoint_body(ORIGIN, 1, ROOT, stamp)).timestamp == stamp
 
 
 def test_signature_verifies_with_the_signers_public_key() -> None:
