@@ -13,10 +13,11 @@ from infra.db import create_engine
 from infra.logging import configure_logging
 from infra.settings import Settings
 from projections.runner import Projector
-from services.api.deps import SettingsDep
+from services.api.deps import KnownQueryOnly, SettingsDep
 from services.api.docs_pages import install_docs
 from services.api.errors import install_error_handlers
 from services.api.middleware import RequestContext
+from services.api.openapi import install_openapi
 from services.api.routes import (
     accounts,
     analysis,
@@ -27,6 +28,7 @@ from services.api.routes import (
     signatures,
     study,
 )
+from services.api.study_schemas import HealthOut
 from services.application import TrialLedger
 
 DESCRIPTION = """Event-sourced, hash-chained audit ledger for the TACE + camrelizumab + apatinib
@@ -52,12 +54,14 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.ledger = TrialLedger(settings, app.state.engine)
     app.state.projector = Projector(app.state.ledger, app.state.engine)
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     for module in (auth, accounts, participants, signatures, study, audit, ledger, analysis):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[KnownQueryOnly])
     install_docs(app)
 
-    @app.get("/health", tags=["service"])
+    @app.get("/health", tags=["service"], response_model=HealthOut,
+             dependencies=[KnownQueryOnly])
     def health(settings: SettingsDep) -> dict[str, Any]:
         """Liveness and which store is behind the API (no authentication)."""
         with app.state.engine.connect() as conn:

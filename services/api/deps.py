@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import OAuth2PasswordBearer
 
 from domain.account import Account
@@ -118,7 +120,7 @@ def _as_of_moment(as_of: str) -> datetime:
                "e.g. as_of=2026-03-03T14:00:00%2B01:00")
         raise _as_of_problem(f"as_of {as_of!r}: {msg}", msg)
     try:
-        moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(as_of)
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
@@ -137,3 +139,42 @@ PLUS_DECODED_AS_SPACE = re.compile(r".*T\d{2}:\d{2}(:\d{2}(\.\d+)?)? \d{2}(:?\d{
 
 
 AsOfDep = Annotated[str | None, Depends(parse_as_of)]
+
+
+def dependants(dependant: Dependant) -> list[Dependant]:
+    """A route's dependant and every sub-dependency's, depth first."""
+    out = [dependant]
+    for sub in dependant.dependencies:
+        out += dependants(sub)
+    return out
+
+
+def _query_names(dependant: Dependant) -> list[str]:
+    """The query parameters a route declares, its sub-dependencies' (such as as_of) included."""
+    names = [field.alias for d in dependants(dependant) for field in d.query_params]
+    return list(dict.fromkeys(names))
+
+
+def known_query_only(request: Request) -> None:
+    """A query parameter the route does not declare is refused (422) rather than ignored: a
+    misspelt filter (`criterion`, `from`, `type`) would otherwise answer about everything."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in known]
+    if not unknown:
+        return
+    route = f"{request.method} {getattr(request.scope.get('route'), 'path', request.url.path)}"
+    takes = (f"it takes {', '.join(known)}" if known else "it takes no query parameters")
+    problems = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(FieldProblem(f"query.{name}",
+                                     f"not a query parameter of {route}{hint}; {takes}"))
+    listed = ", ".join(repr(name) for name in unknown)
+    raise InvalidEntry(f"unknown query parameter {listed} for {route}: {takes}", problems)
+
+
+KnownQueryOnly = Depends(known_query_only)

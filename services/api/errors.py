@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -17,8 +17,10 @@ from domain.errors import (
     UnknownAccount,
     UnknownParticipant,
 )
+from domain.events import CATALOGUE
 from infra.logging import get_logger
 from services.access import AccessDenied
+from services.api.deps import dependants
 from services.authentication import AuthenticationFailed
 
 PROBLEM_JSON = "application/problem+json"
@@ -37,9 +39,13 @@ class ProblemResponse(JSONResponse):
 
 
 def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
-            type_: str = "about:blank", headers: dict[str, str] | None = None) -> JSONResponse:
+            type_: str = "about:blank", headers: dict[str, str] | None = None,
+            rule: str | None = None) -> JSONResponse:
+    """A problem+json answer; `rule` (a 409's broken rule) is a top-level field."""
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail,
                             "errors": errors or []}
+    if rule is not None:
+        body["rule"] = rule
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
@@ -58,6 +64,39 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts)
 
 
+EVENT_TYPES = ", ".join(CATALOGUE)
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def form_expected(request: Request) -> JSONResponse | None:
+    """415 for a route that takes a form (the sign-in) sent anything else, e.g. JSON: saying
+    how to send it, instead of "Field required" for each of the form's fields."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    fields = [f for d in dependants(dependant) for f in d.body_params
+              if isinstance(f.field_info, params.Form)]
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not fields or content_type in FORM_TYPES:
+        return None
+    names = [f.alias for f in fields if f.field_info.is_required()]
+    example = " ".join(f"--data-urlencode '{name}=...'" for name in names)
+    msg = (f"send a form (Content-Type application/x-www-form-urlencoded) with "
+           f"{' and '.join(names)}, e.g. curl {example}; not "
+           f"{content_type or 'a body without a Content-Type'}")
+    return problem(415, "Unsupported media type", f"this route takes a form: {msg}",
+                   [{"loc": "body", "msg": msg}])
+
+
+def _message(error: dict[str, Any]) -> str:
+    """pydantic's message, or a more helpful one where a client needs to know more."""
+    if error["type"] == "union_tag_not_found" and error.get("ctx", {}).get(
+            "discriminator") == "'type'":
+        return f"Field required: the event type, one of {EVENT_TYPES}"
+    return str(error["msg"])
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for e in exc.errors():
@@ -66,54 +105,16 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             loc = f"body (character {e['loc'][-1]})"
         elif not loc and e["type"].startswith("union_tag"):
             loc = "type"
-        errors.append({"loc": loc, "msg": e["msg"]})
+        errors.append({"loc": loc, "msg": _message(e)})
     return errors
 
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "type": "object",
-    "description": "RFC 9457 problem details; `errors` says what is wrong and where.",
-    "required": ["type", "title", "status", "detail", "errors"],
-    "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"},
-        "status": {"type": "integer"}, "detail": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "loc": {"type": "string"}, "msg": {"type": "string"}, "rule": {"type": "string"}}}},
-    },
-}
-PROBLEM_RESPONSE = {"description": "The request was refused: what is wrong and where.",
-                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-
-
-def document_problems(app: FastAPI) -> None:
-    """The OpenAPI document says what errors really look like: every 4xx of every operation
-    is problem+json (FastAPI would document a 422 as its own `HTTPValidationError`)."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        document = generate()
-        for item in document.get("paths", {}).values():
-            for operation in item.values():
-                responses = operation.setdefault("responses", {})
-                responses.pop("422", None)
-                responses["4XX"] = PROBLEM_RESPONSE
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        for unused in ("HTTPValidationError", "ValidationError"):
-            schemas.pop(unused, None)
-        schemas["Problem"] = PROBLEM_SCHEMA
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    document_problems(app)
-
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        not_a_form = form_expected(request)
+        if not_a_form is not None:
+            return not_a_form
         errors = _validation_errors(exc)
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return problem(400, "Malformed JSON",
@@ -128,8 +129,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RuleViolation)
     async def _conflict(_: Request, exc: RuleViolation) -> JSONResponse:
-        return problem(409, "Conflicts with the record", exc.message,
-                       [{"rule": exc.rule}] + _problems(exc.problems))
+        return problem(409, "Conflicts with the record", exc.message, _problems(exc.problems),
+                       rule=exc.rule)
 
     @app.exception_handler(UnknownParticipant)
     async def _unknown(_: Request, exc: UnknownParticipant) -> JSONResponse:
@@ -161,4 +162,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
 _TITLES = {401: "Not authenticated", 403: "Forbidden", 404: "Not found",
            405: "Method not allowed", 409: "Conflict", 413: "Request too large",
-           415: "Unsupported media type"}
+           415: "Unsupported media type", 429: "Too many attempts",
+           503: "Service unavailable"}

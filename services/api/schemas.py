@@ -60,7 +60,7 @@ class RecordedEventOut(BaseModel):
 class ParticipantSummary(BaseModel):
     participant_id: str
     site_id: str
-    status: str
+    status: Literal["on_treatment", "follow_up", "withdrawn", "dead"]
     version: int
 
 
@@ -68,11 +68,6 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
-
-
-class VerifyOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    ok: bool
 
 
 def submission_fields(body: Any) -> tuple[str, date, Payload, str | None, int | None]:
@@ -97,10 +92,17 @@ class AccountOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     username: str
     full_name: str
-    role: str | None
+    role: str | None = Field(description="Null when revoked.")
     sites: list[str]
     active: bool
     locked: bool
+    locked_by: str | None
+    lock_reason: str | None
+    locked_until: str | None = Field(description="RFC 3339; null: until an unlock.")
+    must_change_password: bool
+    consecutive_failed_logins: int
+    password_version: int
+    version: int
 
 
 class NewAccount(Strict):

@@ -45,12 +45,13 @@ def test_monitors_auditors_and_admins_do_not_enter_data(api: Api) -> None:
 def test_reads_are_limited_to_visible_sites(api: Api) -> None:
     api.post("HCC-01-001", story.enrollment(site_id="S01"), user="coord1")
     api.post("HCC-02-001", story.enrollment(site_id="S02"), user="coord2")
-    listed = {p["participant_id"] for p in api.get("/api/v1/participants", user="monitor1").json()}
+    listed = {p["participant_id"]
+              for p in api.get("/api/v1/participants", user="monitor1").json()["participants"]}
     assert listed == {"HCC-01-001"}
     other_site = api.get("/api/v1/participants/HCC-02-001", user="monitor1")
     assert other_site.status_code == 404 and other_site.json()["detail"] == (
         "participant HCC-02-001 is not enrolled at a site you may access")
-    assert len(api.get("/api/v1/participants", user="auditor").json()) == 2
+    assert len(api.get("/api/v1/participants", user="auditor").json()["participants"]) == 2
     assert api.get("/api/v1/participants", user="admin").status_code == 403
     assert api.get("/api/v1/ledger/verify", user="coord1").status_code == 403
     assert api.get("/api/v1/ledger/verify", user="auditor").json()["ok"] is True

@@ -48,7 +48,7 @@ def test_a_whole_story_reads_back_from_the_casebook_and_the_stream(api: Api) -> 
     assert by_id[fixed.json()["event_id"]]["reason"] == "transcription error"
     assert by_id[fixed.json()["event_id"]]["role"] == "data_manager"
 
-    listing = api.get("/api/v1/participants").json()
+    listing = api.get("/api/v1/participants").json()["participants"]
     assert listing == [{"participant_id": pid, "site_id": "S01", "status": "on_treatment",
                         "version": 10}]
     verify = api.get("/api/v1/ledger/verify", user="auditor").json()

@@ -12,6 +12,13 @@ from domain.errors import UnknownAccount
 from infra.logging import get_logger
 from services import accounts
 from services.api.deps import ActorDep, LedgerDep, author_of, request_id
+from services.api.responses import (
+    ACCOUNT_404,
+    CONFLICT_409,
+    RECORDING_409,
+    WRONG_PASSWORD_401,
+    merged,
+)
 from services.api.schemas import (
     AccountOut,
     NewAccount,
@@ -35,7 +42,8 @@ def _changed(account: Account, actor: Actor, change: str, request: Request
     return account.public_view(clock(request))
 
 
-@router.post("/me/password", response_model=AccountOut)
+@router.post("/me/password", response_model=AccountOut,
+             responses=merged(WRONG_PASSWORD_401, RECORDING_409))
 def change_my_password(body: Annotated[PasswordChange, Body()], ledger: LedgerDep,
                        actor: ActorDep, request: Request) -> dict[str, Any]:
     """Change your own password with the current one; every token issued before stops working,
@@ -56,7 +64,7 @@ def list_accounts(ledger: LedgerDep, actor: ActorDep, request: Request
     return [account.public_view(now) for account in found if account is not None]
 
 
-@router.post("", status_code=201, response_model=AccountOut)
+@router.post("", status_code=201, response_model=AccountOut, responses=CONFLICT_409)
 def create_account(body: Annotated[NewAccount, Body()], ledger: LedgerDep, actor: ActorDep,
                    request: Request) -> dict[str, Any]:
     """Create an account with a first password that only serves to choose a new one: the
@@ -68,7 +76,7 @@ def create_account(body: Annotated[NewAccount, Body()], ledger: LedgerDep, actor
     return _changed(account, actor, "created", request)
 
 
-@router.get("/{username}", response_model=AccountOut)
+@router.get("/{username}", response_model=AccountOut, responses=ACCOUNT_404)
 def read_account(username: Username, ledger: LedgerDep, actor: ActorDep, request: Request
                  ) -> dict[str, Any]:
     account = ledger.account(username)
@@ -77,7 +85,8 @@ def read_account(username: Username, ledger: LedgerDep, actor: ActorDep, request
     return account.public_view(clock(request))
 
 
-@router.post("/{username}/role", response_model=AccountOut)
+@router.post("/{username}/role", response_model=AccountOut,
+             responses=merged(ACCOUNT_404, CONFLICT_409))
 def change_role(username: Username, body: Annotated[RoleChange, Body()], ledger: LedgerDep,
                 actor: ActorDep, request: Request) -> dict[str, Any]:
     """Grant a role (replacing the current one), or revoke it with `role: null`."""
@@ -86,7 +95,8 @@ def change_role(username: Username, body: Annotated[RoleChange, Body()], ledger:
     return _changed(account, actor, "role", request)
 
 
-@router.post("/{username}/sites", response_model=AccountOut)
+@router.post("/{username}/sites", response_model=AccountOut,
+             responses=merged(ACCOUNT_404, CONFLICT_409))
 def assign_sites(username: Username, body: Annotated[SitesChange, Body()], ledger: LedgerDep,
                  actor: ActorDep, request: Request) -> dict[str, Any]:
     """Replace the sites the account works for."""
@@ -96,7 +106,8 @@ def assign_sites(username: Username, body: Annotated[SitesChange, Body()], ledge
     return _changed(account, actor, "sites", request)
 
 
-@router.post("/{username}/lock", response_model=AccountOut)
+@router.post("/{username}/lock", response_model=AccountOut,
+             responses=merged(ACCOUNT_404, CONFLICT_409))
 def lock_account(username: Username, body: Annotated[ReasonOnly, Body()], ledger: LedgerDep,
                  actor: ActorDep, request: Request) -> dict[str, Any]:
     """Lock the account until an unlock: it cannot sign in and its tokens stop working."""
@@ -105,7 +116,8 @@ def lock_account(username: Username, body: Annotated[ReasonOnly, Body()], ledger
     return _changed(account, actor, "locked", request)
 
 
-@router.post("/{username}/unlock", response_model=AccountOut)
+@router.post("/{username}/unlock", response_model=AccountOut,
+             responses=merged(ACCOUNT_404, CONFLICT_409))
 def unlock_account(username: Username, body: Annotated[ReasonOnly, Body()], ledger: LedgerDep,
                    actor: ActorDep, request: Request) -> dict[str, Any]:
     """End a lock or an automatic lockout early, and reset the failure count and the
@@ -115,7 +127,8 @@ def unlock_account(username: Username, body: Annotated[ReasonOnly, Body()], ledg
     return _changed(account, actor, "unlocked", request)
 
 
-@router.post("/{username}/deactivate", response_model=AccountOut)
+@router.post("/{username}/deactivate", response_model=AccountOut,
+             responses=merged(ACCOUNT_404, CONFLICT_409))
 def deactivate_account(username: Username, body: Annotated[ReasonOnly, Body()],
                        ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
     """Close the account for good; its username is never given to anyone else."""
@@ -124,7 +137,8 @@ def deactivate_account(username: Username, body: Annotated[ReasonOnly, Body()],
     return _changed(account, actor, "deactivated", request)
 
 
-@router.post("/{username}/password", response_model=AccountOut)
+@router.post("/{username}/password", response_model=AccountOut,
+             responses=merged(ACCOUNT_404, CONFLICT_409))
 def reset_password(username: Username, body: Annotated[PasswordResetByAdmin, Body()],
                    ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
     """Set a temporary password: the holder must choose a new one before signing in."""

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from domain.errors import FieldProblem, InvalidEntry
 from domain.outcomes import study_endpoints, study_safety
-from domain.participant import Participant
 from domain.protocol import CRITERIA, Criterion
 from infra.ledger.chain import parse_recorded_at
-from services.access import visible_sites
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
-from services.application import Actor, TrialLedger
+from services.api.scope import empty_state, readable_sites, scope, visible_participants, where
+from services.api.study_schemas import EndpointsOut, SafetyOut
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
@@ -64,35 +63,43 @@ def parse_cutoff(
 Cutoff = Annotated[date | None, Depends(parse_cutoff)]
 
 
-def visible_participants(ledger: TrialLedger, actor: Actor, as_of: str | None
-                         ) -> list[Participant]:
-    """Participants enrolled as of `as_of` at the sites the actor may read."""
-    sites = visible_sites(actor.role, actor.sites, "read_clinical")
-    chosen = []
-    for participant_id, _ in ledger.participant_ids(as_of=as_of):
-        participant = ledger.participant(participant_id, as_of=as_of)
-        if sites is None or participant.site_id in sites:
-            chosen.append(participant)
-    return chosen
-
-
 def _moment(as_of: str | None) -> datetime:
     return parse_recorded_at(as_of) if as_of is not None else datetime.now(UTC)
 
 
-@router.get("/endpoints")
-def read_endpoints(ledger: LedgerDep, actor: ActorDep, criteria: CriteriaDep,
+@router.get("/endpoints", response_model=EndpointsOut)
+def read_endpoints(request: Request, ledger: LedgerDep, actor: ActorDep, criteria: CriteriaDep,
                    cutoff: Cutoff = None, as_of: AsOfDep = None) -> dict[str, Any]:
-    """ORR, DCR, DOR, PFS and OS under one criterion, at a clinical cutoff and recorded time."""
+    """ORR, DCR, DOR, PFS and OS under one criterion, at a clinical cutoff and recorded time,
+    over the participants enrolled by the cutoff at the sites you may read (`scope`)."""
     moment = _moment(as_of)
-    participants = visible_participants(ledger, actor, as_of)
-    return study_endpoints(participants, criteria, cutoff or moment.date(), moment)
+    sites = readable_sites(actor)
+    participants = visible_participants(ledger, sites, as_of)
+    day = cutoff or moment.date()
+    report = study_endpoints(participants, criteria, day, moment)
+    covered = report["population"]["enrolled"]
+    answered = scope(sites, enrolled=len(participants), covered=covered, as_of=report["as_of"],
+                     cutoff=day, which="those enrolled by the cutoff")
+    return {**report, "scope": answered,
+            **empty_state(request.app.state.engine, as_of, covered > 0,
+                          f"no participant at {where(sites)} was enrolled by the cutoff "
+                          f"{day.isoformat()}")}
 
 
-@router.get("/safety")
-def read_safety(ledger: LedgerDep, actor: ActorDep, cutoff: Cutoff = None,
+@router.get("/safety", response_model=SafetyOut)
+def read_safety(request: Request, ledger: LedgerDep, actor: ActorDep, cutoff: Cutoff = None,
                 as_of: AsOfDep = None) -> dict[str, Any]:
-    """Treatment-emergent adverse event tables (CTCAE v5), per term at the worst grade."""
+    """Treatment-emergent adverse event tables (CTCAE v5), per term at the worst grade, over
+    the participants treated by the cutoff at the sites you may read (`scope`)."""
     moment = _moment(as_of)
-    participants = visible_participants(ledger, actor, as_of)
-    return study_safety(participants, cutoff or moment.date(), moment)
+    sites = readable_sites(actor)
+    participants = visible_participants(ledger, sites, as_of)
+    day = cutoff or moment.date()
+    report = study_safety(participants, day, moment)
+    treated = report["treated"]
+    answered = scope(sites, enrolled=len(participants), covered=treated, as_of=report["as_of"],
+                     cutoff=day, which="those treated by the cutoff")
+    return {**report, "scope": answered,
+            **empty_state(request.app.state.engine, as_of, treated > 0,
+                          f"no participant at {where(sites)} was treated by the cutoff "
+                          f"{day.isoformat()}")}

@@ -10,9 +10,12 @@ from fastapi.responses import HTMLResponse
 
 from projections.queries import audit_page
 from projections.state import state_hashes
-from services.access import authorize, visible_sites
+from services.access import authorize
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
+from services.api.responses import PARTICIPANT_404
 from services.api.routes.participants import ParticipantId, _readable
+from services.api.scope import empty_state, readable_sites, scope, visible_participants, where
+from services.api.study_schemas import AuditPage, ProjectionState
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -20,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 MAX_POSITION = 2**63 - 1  # the largest BIGINT: a larger cursor is refused before any query
 
 
-@router.get("/audit-trail")
+@router.get("/audit-trail", response_model=AuditPage, response_model_exclude_unset=True)
 def audit_trail(
     request: Request, ledger: LedgerDep, actor: ActorDep, as_of: AsOfDep = None,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION,
@@ -32,14 +35,21 @@ def audit_trail(
     """Cursor-paged audit trail: pass `next_after` back as `after` for the next page. Who,
     what, when and why come from each stored event after its hash is checked against the
     chain; an entry whose read-model row disagrees is shown with the event's values and
-    `verified: false`. Events not yet projected are read from the log (read-your-writes)."""
+    `verified: false`. Events not yet projected are read from the log (read-your-writes).
+    `scope` names the sites whose entries you may read."""
     authorize(actor.role, actor.sites, "read_audit")
-    return audit_page(ledger, request.app.state.engine, after=after, limit=limit,
-                      participant_id=participant_id, user=user, as_of=as_of,
-                      sites=visible_sites(actor.role, actor.sites, "read_audit"))
+    sites = readable_sites(actor, "read_audit")
+    engine = request.app.state.engine
+    page = audit_page(ledger, engine, after=after, limit=limit,
+                      participant_id=participant_id, user=user, as_of=as_of, sites=sites)
+    enrolled = len(visible_participants(ledger, sites, as_of))
+    nothing = "no audit entry " + ("matches these filters" if participant_id or user else
+                                   f"of {where(sites)} was recorded")
+    return {**page, "scope": scope(sites, enrolled=enrolled, covered=enrolled, as_of=as_of),
+            **empty_state(engine, as_of, bool(page["entries"]) or after > 0, nothing)}
 
 
-@router.get("/projections")
+@router.get("/projections", response_model=list[ProjectionState])
 def projections(request: Request, ledger: LedgerDep, actor: ActorDep
                 ) -> list[dict[str, Any]]:
     """Each read model's tracked position, row count and state hash, and how many events of
@@ -50,7 +60,8 @@ def projections(request: Request, ledger: LedgerDep, actor: ActorDep
             for row in state_hashes(request.app.state.engine).values()]
 
 
-@router.get("/participants/{participant_id}/audit-report", response_class=HTMLResponse)
+@router.get("/participants/{participant_id}/audit-report", response_class=HTMLResponse,
+            responses=PARTICIPANT_404)
 def audit_report(participant_id: ParticipantId, request: Request, ledger: LedgerDep,
                  actor: ActorDep, as_of: AsOfDep = None) -> HTMLResponse:
     """A printable audit report of one participant: every entry with who, when, why, changes,

@@ -6,7 +6,7 @@ was set by an administrator). Both are anonymous, so both go through the sign-in
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
@@ -17,17 +17,23 @@ from infra.security.throttle import Throttled
 from infra.security.tokens import issue_token
 from services.accounts import change_own_password
 from services.api.deps import LedgerDep, SettingsDep, request_id
+from services.api.responses import (
+    CONFLICT_409,
+    FORM_415,
+    RECORDING_409,
+    THROTTLED_429,
+    WRONG_PASSWORD_401,
+    merged,
+)
 from services.api.schemas import AccountOut, PasswordChange, TokenOut
 from services.api.sign_in_guard import clock, sign_in_guard, too_many_attempts
 from services.authentication import authenticate
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
-THROTTLED: dict[int | str, dict[str, Any]] = {
-    429: {"description": "Too many failed attempts from this address or for this username; "
-                         "the Retry-After header says when to try again."}}
 
 
-@router.post("/token", response_model=TokenOut, responses=THROTTLED)
+@router.post("/token", response_model=TokenOut,
+             responses=merged(WRONG_PASSWORD_401, RECORDING_409, FORM_415, THROTTLED_429))
 def issue_access_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     ledger: LedgerDep, settings: SettingsDep, request: Request,
@@ -51,7 +57,8 @@ def issue_access_token(
     return TokenOut(access_token=token, expires_in=expires_in)
 
 
-@router.post("/password", response_model=AccountOut, responses=THROTTLED)
+@router.post("/password", response_model=AccountOut,
+             responses=merged(WRONG_PASSWORD_401, CONFLICT_409, THROTTLED_429))
 def change_password(body: Annotated[PasswordChange, Body()], ledger: LedgerDep,
                     settings: SettingsDep, request: Request) -> dict[str, object] | JSONResponse:
     """Change a password with the current one, no token needed (the way out of an expired

@@ -13,6 +13,7 @@ from domain.errors import FieldProblem, InvalidEntry
 from infra.ledger.checkpoints import (
     Checkpoint,
     SigningKeyError,
+    checkpoint_of_size,
     issue_checkpoint,
     public_key_document,
 )
@@ -22,6 +23,14 @@ from infra.ledger.verification import verify_store
 from projections.verify_models import verify_read_models
 from services.access import authorize
 from services.api.deps import ActorDep, LedgerDep, SettingsDep
+from services.api.ledger_schemas import (
+    CheckpointOut,
+    ConsistencyProofOut,
+    InclusionProofOut,
+    LatestCheckpointOut,
+    PublicKeyOut,
+)
+from services.api.study_schemas import VerifyOut
 from services.application import TrialLedger
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
@@ -33,7 +42,7 @@ TreeSize = Annotated[int | None, Query(ge=1, le=MAX_SIZE,
                                                    "default: the latest.")]
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=VerifyOut, response_model_exclude_unset=True)
 def verify(ledger: LedgerDep, actor: ActorDep, settings: SettingsDep,
            head: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$",
                                              description="A head hash kept from earlier: "
@@ -52,7 +61,7 @@ def verify(ledger: LedgerDep, actor: ActorDep, settings: SettingsDep,
 
 
 @router.get("/checkpoints/latest")
-def latest_checkpoint(ledger: LedgerDep, actor: ActorDep) -> dict[str, Any]:
+def latest_checkpoint(ledger: LedgerDep, actor: ActorDep) -> LatestCheckpointOut:
     """The newest stored signed checkpoint and how many events were recorded after it. Keep
     it outside the system: `trial-ledger verify --checkpoint FILE` checks it later.
     Checkpoints are issued by the projection worker on a schedule and by
@@ -60,24 +69,26 @@ def latest_checkpoint(ledger: LedgerDep, actor: ActorDep) -> dict[str, Any]:
     authorize(actor.role, actor.sites, "verify_ledger")
     checkpoint = _latest_or_404(ledger)
     log_size = MerkleStore(ledger.store.engine).log_size()
-    return {**checkpoint.as_dict(), "events_after": max(0, log_size - checkpoint.tree_size)}
+    return LatestCheckpointOut(**checkpoint.as_dict(),
+                               events_after=max(0, log_size - checkpoint.tree_size))
 
 
 @router.post("/checkpoints", status_code=201)
 def new_checkpoint(ledger: LedgerDep, actor: ActorDep, settings: SettingsDep
-                   ) -> dict[str, Any]:
-    """Issue and sign a checkpoint of the whole log now."""
+                   ) -> CheckpointOut:
+    """Issue and sign a checkpoint of the whole log now; its time is inside the signed body."""
     authorize(actor.role, actor.sites, "verify_ledger")
     with _tree_errors():
-        return issue_checkpoint(ledger.store.engine, settings).as_dict()
+        return CheckpointOut(**issue_checkpoint(ledger.store.engine, settings).as_dict())
 
 
 @router.get("/public-key")
-def public_key(actor: ActorDep, settings: SettingsDep) -> dict[str, str]:
-    """The Ed25519 key that signs checkpoints: pin it to check them offline."""
+def public_key(actor: ActorDep, settings: SettingsDep) -> PublicKeyOut:
+    """The Ed25519 key that signs checkpoints: save it once and pin it to check checkpoints
+    and proofs offline (`python -m infra.ledger.proofs ... --public-key FILE`)."""
     authorize(actor.role, actor.sites, "verify_ledger")
     with _tree_errors():
-        return public_key_document(settings)
+        return PublicKeyOut.model_validate(public_key_document(settings))
 
 
 @router.get("/proofs/inclusion")
@@ -85,8 +96,10 @@ def inclusion_proof(
     ledger: LedgerDep, actor: ActorDep,
     event_id: Annotated[str, Query(pattern=EVENT_ID, description="The event's event_id.")],
     tree_size: TreeSize = None,
-) -> dict[str, Any]:
-    """RFC 9162 §2.1.3 audit path from the event's leaf to the root at `tree_size`."""
+) -> InclusionProofOut:
+    """RFC 9162 §2.1.3 audit path from the event's leaf to the root at `tree_size`, with the
+    event's chain hash, the root and the signed checkpoint of that size: save the answer and
+    check it offline with `python -m infra.ledger.proofs inclusion FILE --public-key KEY`."""
     authorize(actor.role, actor.sites, "verify_ledger")
     tree = MerkleStore(ledger.store.engine)
     event = tree.find_event(event_id.lower())
@@ -101,8 +114,18 @@ def inclusion_proof(
                 [FieldProblem("query.tree_size", f"must be more than {event.leaf_index}")])
         path = tree.inclusion_proof(event.leaf_index, size)
         leaf = tree.leaf(event.leaf_index)
-    return {"event_id": event.event_id, "leaf_index": event.leaf_index, "tree_size": size,
-            "leaf_hash": _b64(leaf), "audit_path": [_b64(node) for node in path]}
+        root = tree.root(size)
+    chained = ledger.store.chain_for_event(event.stream_id, event.version)
+    if chained is None:
+        raise HTTPException(409, f"the ledger cannot be proven: the chain row of event "
+                                 f"{event_id} is missing")
+    return InclusionProofOut(
+        event_id=event.event_id, leaf_index=event.leaf_index, position=chained.position,
+        stream_id=chained.stream_id, version=chained.version, recorded_at=chained.recorded_at,
+        prev_hash=chained.prev_hash.hex(), event_hash=chained.event_hash.hex(),
+        leaf_hash=_b64(leaf), leaf_hash_rule="SHA-256(0x00 || event_hash)", tree_size=size,
+        root_hash=_b64(root), audit_path=[_b64(node) for node in path],
+        checkpoint=_signed(ledger, size))
 
 
 @router.get("/proofs/consistency")
@@ -113,8 +136,10 @@ def consistency_proof(
     second: Annotated[int | None, Query(ge=0, le=MAX_SIZE, description="Tree size of the newer "
                                                           "checkpoint; default: the latest.")
                       ] = None,
-) -> dict[str, Any]:
-    """RFC 9162 §2.1.4 proof that the tree of `first` leaves is a prefix of `second`."""
+) -> ConsistencyProofOut:
+    """RFC 9162 §2.1.4 proof that the tree of `first` leaves is a prefix of `second`, with
+    both roots and the signed checkpoints of both sizes: save the answer and check it offline
+    with `python -m infra.ledger.proofs consistency FILE --public-key KEY`."""
     authorize(actor.role, actor.sites, "verify_ledger")
     tree = MerkleStore(ledger.store.engine)
     with _tree_errors():
@@ -125,7 +150,18 @@ def consistency_proof(
                 "that an older, smaller tree is a prefix of a newer one",
                 [FieldProblem("query.first", f"must be at most second ({size})")])
         proof = tree.consistency_proof(first, size)
-    return {"first": first, "second": size, "proof": [_b64(node) for node in proof]}
+        first_root, second_root = tree.root(first), tree.root(size)
+    return ConsistencyProofOut(
+        first=first, second=size, first_root=_b64(first_root), second_root=_b64(second_root),
+        proof=[_b64(node) for node in proof],
+        first_checkpoint=_signed(ledger, first) if first else None,
+        second_checkpoint=_signed(ledger, size))
+
+
+def _signed(ledger: TrialLedger, size: int) -> CheckpointOut | None:
+    """The newest stored checkpoint of exactly `size` leaves, as a proof answer carries it."""
+    checkpoint = checkpoint_of_size(ledger.store.engine, size)
+    return None if checkpoint is None else CheckpointOut(**checkpoint.as_dict())
 
 
 def _latest_or_404(ledger: TrialLedger) -> Checkpoint:

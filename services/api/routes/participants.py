@@ -10,9 +10,15 @@ from domain.casebook import casebook, status
 from domain.errors import RuleViolation, UnknownParticipant
 from domain.participant import NewEntry, Participant
 from infra.logging import get_logger
-from services.access import AccessDenied, Action, authorize, visible_sites
+from services.access import AccessDenied, Action, authorize
+from services.api.casebook_schemas import Casebook, StreamEvent
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
-from services.api.schemas import EventSubmission, ParticipantSummary, RecordedEventOut
+from services.api.examples import submission_examples
+from services.api.responses import CONFLICT_409, PARTICIPANT_404, merged
+from services.api.schemas import EventSubmission, RecordedEventOut
+from services.api.scope import empty_state, readable_sites, scope, visible_participants
+from services.api.scope import where as _where
+from services.api.study_schemas import ParticipantList
 from services.application import Actor, Submission, TrialLedger
 
 router = APIRouter(prefix="/api/v1/participants", tags=["participants"])
@@ -28,10 +34,11 @@ IdempotencyKey = Annotated[str | None, Header(
 )]
 
 
-@router.post("/{participant_id}/events", status_code=201, response_model=RecordedEventOut)
+@router.post("/{participant_id}/events", status_code=201, response_model=RecordedEventOut,
+             responses=merged(PARTICIPANT_404, CONFLICT_409))
 def post_event(
     participant_id: ParticipantId,
-    body: Annotated[EventSubmission, Body()],
+    body: Annotated[EventSubmission, Body(openapi_examples=submission_examples())],
     ledger: LedgerDep, actor: ActorDep, request: Request, response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
@@ -59,18 +66,20 @@ def post_event(
     return recorded.as_dict()
 
 
-@router.get("", response_model=list[ParticipantSummary])
-def list_participants(ledger: LedgerDep, actor: ActorDep, as_of: AsOfDep = None
-                      ) -> list[dict[str, Any]]:
-    """Every participant you may see, with site, status and version."""
-    sites = visible_sites(actor.role, actor.sites, "read_clinical")
-    summaries = []
-    for participant_id, _ in ledger.participant_ids(as_of=as_of):
-        participant = ledger.participant(participant_id, as_of=as_of)
-        if sites is None or participant.site_id in sites:
-            summaries.append({"participant_id": participant_id, "site_id": participant.site_id,
-                              "status": status(participant), "version": participant.version})
-    return summaries
+@router.get("", response_model=ParticipantList)
+def list_participants(request: Request, ledger: LedgerDep, actor: ActorDep,
+                      as_of: AsOfDep = None) -> dict[str, Any]:
+    """Every participant you may see, with site, status and version, and the scope: the
+    sites you may read and how many participants are enrolled there as of as_of."""
+    sites = readable_sites(actor)
+    participants = visible_participants(ledger, sites, as_of)
+    summaries = [{"participant_id": p.id, "site_id": p.site_id, "status": status(p),
+                  "version": p.version} for p in participants]
+    count = len(summaries)
+    return {"participants": summaries,
+            "scope": scope(sites, enrolled=count, covered=count, as_of=as_of),
+            **empty_state(request.app.state.engine, as_of, bool(summaries),
+                          f"no participant is enrolled at {_where(sites)}")}
 
 
 def not_visible(participant_id: str, as_of: str | None, *, writing: bool = False
@@ -134,7 +143,8 @@ def _readable(ledger: TrialLedger, actor: Actor, participant_id: str, as_of: str
     return participant
 
 
-@router.get("/{participant_id}")
+@router.get("/{participant_id}", response_model=Casebook, response_model_exclude_unset=True,
+            responses=PARTICIPANT_404)
 def read_casebook(participant_id: ParticipantId, ledger: LedgerDep, actor: ActorDep,
                   as_of: AsOfDep = None) -> dict[str, Any]:
     """The casebook: the fold of the participant's effective entries, as of a recorded time,
@@ -145,7 +155,8 @@ def read_casebook(participant_id: ParticipantId, ledger: LedgerDep, actor: Actor
             "as_of": as_of}
 
 
-@router.get("/{participant_id}/events")
+@router.get("/{participant_id}/events", response_model=list[StreamEvent],
+            response_model_exclude_unset=True, responses=PARTICIPANT_404)
 def read_events(participant_id: ParticipantId, ledger: LedgerDep, actor: ActorDep,
                 as_of: AsOfDep = None) -> list[dict[str, Any]]:
     """The participant's stream with audit metadata, and which later events corrected or voided

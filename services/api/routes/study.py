@@ -11,8 +11,11 @@ from fastapi import APIRouter, Body, Request
 from domain.study import STUDY_STREAM_ID
 from infra.logging import get_logger
 from services.api.deps import ActorDep, AsOfDep, LedgerDep, author_of
+from services.api.responses import CONFLICT_409, PARTICIPANT_404, merged
 from services.api.routes.participants import ParticipantId, visible_participant
 from services.api.schemas import CutoffDeclaration, ReasonOnly, RecordedEventOut, SiteTransfer
+from services.api.scope import nothing_recorded_note
+from services.api.study_schemas import StudyOut
 from services.application import TrialLedger
 
 router = APIRouter(prefix="/api/v1", tags=["cutoffs and locks"])
@@ -37,13 +40,17 @@ def study_view(ledger: TrialLedger, as_of: str | None = None) -> dict[str, Any]:
     }
 
 
-@router.get("/study")
-def read_study(ledger: LedgerDep, actor: ActorDep, as_of: AsOfDep = None) -> dict[str, Any]:
-    """Declared data cutoffs and whether the database is locked."""
-    return study_view(ledger, as_of)
+@router.get("/study", response_model=StudyOut)
+def read_study(request: Request, ledger: LedgerDep, actor: ActorDep, as_of: AsOfDep = None
+               ) -> dict[str, Any]:
+    """Declared data cutoffs and whether the database is locked; `empty` and `note` say when
+    nothing was recorded as of as_of."""
+    note = nothing_recorded_note(request.app.state.engine, as_of)
+    return {**study_view(ledger, as_of), "empty": note is not None, "note": note}
 
 
-@router.post("/study/cutoffs", status_code=201)
+@router.post("/study/cutoffs", status_code=201, response_model=StudyOut,
+             responses=CONFLICT_409)
 def declare_cutoff(body: Annotated[CutoffDeclaration, Body()], ledger: LedgerDep,
                    actor: ActorDep, request: Request) -> dict[str, Any]:
     """Declare a named clinical cutoff date; analyses can then name it. It never changes."""
@@ -55,7 +62,8 @@ def declare_cutoff(body: Annotated[CutoffDeclaration, Body()], ledger: LedgerDep
     return study_view(ledger)
 
 
-@router.post("/study/lock", status_code=201)
+@router.post("/study/lock", status_code=201, response_model=StudyOut,
+             responses=CONFLICT_409)
 def lock_database(body: Annotated[ReasonOnly, Body()], ledger: LedgerDep, actor: ActorDep,
                   request: Request) -> dict[str, Any]:
     """Lock the whole database: every clinical write and signature is 409 until unlocked."""
@@ -65,7 +73,8 @@ def lock_database(body: Annotated[ReasonOnly, Body()], ledger: LedgerDep, actor:
     return study_view(ledger)
 
 
-@router.post("/study/unlock", status_code=201)
+@router.post("/study/unlock", status_code=201, response_model=StudyOut,
+             responses=CONFLICT_409)
 def unlock_database(body: Annotated[ReasonOnly, Body()], ledger: LedgerDep, actor: ActorDep,
                     request: Request) -> dict[str, Any]:
     """Unlock the database, with the reason (e.g. a query found after lock)."""
@@ -76,7 +85,7 @@ def unlock_database(body: Annotated[ReasonOnly, Body()], ledger: LedgerDep, acto
 
 
 @router.post("/participants/{participant_id}/lock", status_code=201,
-             response_model=RecordedEventOut)
+             response_model=RecordedEventOut, responses=merged(PARTICIPANT_404, CONFLICT_409))
 def lock_participant(participant_id: ParticipantId, body: Annotated[ReasonOnly, Body()],
                      ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
     """Lock one participant's data: clinical writes to it are 409 until unlocked."""
@@ -88,7 +97,7 @@ def lock_participant(participant_id: ParticipantId, body: Annotated[ReasonOnly, 
 
 
 @router.post("/participants/{participant_id}/unlock", status_code=201,
-             response_model=RecordedEventOut)
+             response_model=RecordedEventOut, responses=merged(PARTICIPANT_404, CONFLICT_409))
 def unlock_participant(participant_id: ParticipantId, body: Annotated[ReasonOnly, Body()],
                        ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
     """Unlock one participant's data, with the reason."""
@@ -101,7 +110,7 @@ def unlock_participant(participant_id: ParticipantId, body: Annotated[ReasonOnly
 
 
 @router.post("/participants/{participant_id}/transfer", status_code=201,
-             response_model=RecordedEventOut)
+             response_model=RecordedEventOut, responses=merged(PARTICIPANT_404, CONFLICT_409))
 def transfer_participant(participant_id: ParticipantId, body: Annotated[SiteTransfer, Body()],
                          ledger: LedgerDep, actor: ActorDep, request: Request
                          ) -> dict[str, Any]:

@@ -1,0 +1,91 @@
+"""What a study-wide answer covers, said in the answer itself.
+
+`scope` names the sites the caller may read (never another site's name or count), how many
+participants the answer counts of those enrolled there, the recorded time and the cutoff.
+`empty` and `note` make an answer that covers nothing say so, and why: nothing was recorded
+yet as of the asked time, or nothing at the caller's sites."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from domain.participant import Participant
+from infra.ledger.chain import format_recorded_at
+from infra.tables import ledger_chain
+from services.access import Action, visible_sites
+from services.application import Actor, TrialLedger
+
+
+def readable_sites(actor: Actor, action: Action = "read_clinical") -> tuple[str, ...] | None:
+    """The sites the actor may read for `action`, sorted; None: every site."""
+    sites = visible_sites(actor.role, actor.sites, action)
+    return None if sites is None else tuple(sorted(sites))
+
+
+def visible_participants(ledger: TrialLedger, sites: tuple[str, ...] | None,
+                         as_of: str | None) -> list[Participant]:
+    """Participants enrolled as of `as_of` at `sites` (None: every site)."""
+    chosen = []
+    for participant_id, _ in ledger.participant_ids(as_of=as_of):
+        participant = ledger.participant(participant_id, as_of=as_of)
+        if sites is None or participant.site_id in sites:
+            chosen.append(participant)
+    return chosen
+
+
+def moment_of(as_of: str | None) -> str:
+    """The recorded time an answer reflects: the asked as_of, else now."""
+    return as_of if as_of is not None else format_recorded_at(datetime.now(UTC))
+
+
+def where(sites: tuple[str, ...] | None) -> str:
+    if sites is None:
+        return "every site"
+    return f"the sites you may read ({', '.join(sites) or 'none'})"
+
+
+def scope(sites: tuple[str, ...] | None, *, enrolled: int, covered: int, as_of: str | None,
+          cutoff: date | None = None, which: str = "") -> dict[str, Any]:
+    """The `scope` object; `which` says which of the enrolled the answer counts when not all."""
+    moment = moment_of(as_of)
+    if covered == enrolled:
+        summary = f"all {enrolled} participants enrolled at {where(sites)} as of {moment}"
+    else:
+        summary = (f"{covered} of the {enrolled} participants enrolled at {where(sites)} as of "
+                   f"{moment}: {which}")
+    if cutoff is not None:
+        summary += f"; clinical cutoff {cutoff.isoformat()}"
+    return {"sites": "all" if sites is None else list(sites), "participants": covered,
+            "enrolled": enrolled, "as_of": moment, "cutoff": cutoff, "summary": summary}
+
+
+def first_recorded_at(engine: Engine) -> str | None:
+    """When the ledger's first event was recorded (None: nothing recorded yet)."""
+    query = sa.select(ledger_chain.c.recorded_at).order_by(ledger_chain.c.leaf_index).limit(1)
+    with engine.connect() as conn:
+        first = conn.execute(query).scalar()
+    return None if first is None else str(first)
+
+
+def nothing_recorded_note(engine: Engine, as_of: str | None) -> str | None:
+    """Why nothing can be shown when the ledger held nothing at `as_of`; None otherwise."""
+    first = first_recorded_at(engine)
+    if first is None:
+        return "nothing has been recorded yet"
+    if as_of is not None and as_of < first:
+        return f"nothing was recorded as of {as_of}: the ledger's first event is later"
+    return None
+
+
+def empty_state(engine: Engine, as_of: str | None, covers_anything: bool,
+                nothing_here: str) -> dict[str, Any]:
+    """`empty` and `note`: nothing recorded as of as_of, else `nothing_here` when the answer
+    covers nothing at the caller's sites."""
+    note = nothing_recorded_note(engine, as_of)
+    if note is None and not covers_anything:
+        note = nothing_here
+    return {"empty": note is not None, "note": note}
