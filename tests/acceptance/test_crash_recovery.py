@@ -269,7 +269,7 @@ def test_a_server_killed_mid_load_loses_and_duplicates_no_acknowledged_event(
 
 def test_a_worker_killed_mid_run_applies_every_event_once(
         processes: Processes, ledger: TrialLedger, owner_engine: sa.Engine) -> None:
-    for n in range(20):
+    for n in range(40):  # enough batches that a kill lands mid-run even on a loaded machine
         participant_id = f"HCC-01-{n:03d}"
         post(ledger, participant_id, story.enrollment())
         for day in range(1, 10):
@@ -278,7 +278,7 @@ def test_a_worker_killed_mid_run_applies_every_event_once(
 
     killed_mid_run = 0
     for _ in range(2):
-        worker = processes.start("project", "--batch", "10", "--interval", "0.05",
+        worker = processes.start("project", "--batch", "5", "--interval", "0.05",
                                  "--checkpoint-every", "0.5")
         start = projected_position(owner_engine)
         deadline = time.monotonic() + 30
