@@ -2,7 +2,7 @@
 against a raw SHA-256 chain loop over the same stored bytes in the same run.
 
     .venv/bin/python -m bench.ledger [--store sqlite|postgresql|both] [--events 100000]
-        [--batch 1000] [--proofs 2000] [--lookups 20]
+        [--batch 1000] [--proofs 2000] [--lookups 20] [--repeat 3]
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--json] [--json-file PATH]
 
 For each store kind, on a fresh store (a temp SQLite file, or `CREATE DATABASE bench_<random>`
@@ -15,9 +15,14 @@ appended through the real chained recorder in batches (not timed as a figure of 
   stored events, checks the signature and the consistency proof), inclusion and consistency
   proofs from the stored nodes (one store round trip each, as the API does), and event_id
   look-ups (a scan of the stored bytes, as GET /proofs/inclusion does).
-* peer: the stored `state` bytes read in the same keyset pages, and a bare Python loop
-  `h = sha256(h + state)` over them; also the loop alone over bytes in memory, and the Merkle
-  root recomputed from scratch in memory (what each request would cost without stored nodes).
+* peers: a bare Python loop `h = sha256(h + state)` over every stored event's bytes, fed two
+  ways: (1) the same fetch as `verify_ledger` (one connection, keyset pages of the chain rows
+  and of the stored events as driver tuples, `verify.PAGE` rows each; the loop hashes the
+  stored bytes and checks nothing), the fair peer of `verify_ledger`; (2) the `state` column
+  alone in keyset pages of 5,000 through SQLAlchemy. Also the loop alone over bytes in memory,
+  and the Merkle root recomputed from scratch in memory (what each request would cost without
+  stored nodes). The two peers and `verify_ledger` run alternately --repeat times (3): the
+  figures are the medians, each run is printed.
 
 Prints a table per store with ratios ours/peer; exit 1 if any check fails.
 """
@@ -45,7 +50,7 @@ import sqlalchemy as sa
 from eventsourcing.persistence import StoredEvent
 
 from infra.db import create_engine
-from infra.ledger import merkle, proofs
+from infra.ledger import merkle, proofs, verify
 from infra.ledger.checkpoints import (
     configured_public_key,
     current_checkpoint,
@@ -163,6 +168,23 @@ def stored_states(engine: sa.Engine) -> Iterator[bytes]:
         after = rows[-1].position
 
 
+def same_fetch_states(store: Any) -> Iterator[bytes]:
+    """The rows `verify_ledger` reads, fetched the same way (one connection, keyset pages of
+    chain rows and stored events as driver tuples, `verify.PAGE` rows each): the stored bytes
+    of each event, nothing checked."""
+    leaf_after = position_after = -1
+    with store.engine.connect() as conn:
+        while True:
+            chain = store.chain_page(conn, leaf_after, verify.PAGE)
+            stored = store.stored_page(conn, position_after, verify.PAGE)
+            if not chain and not stored:
+                return
+            for row in stored:
+                yield row[4]
+            leaf_after = chain[-1][0] if chain else leaf_after
+            position_after = stored[-1][0] if stored else position_after
+
+
 def peer_chain(states: Iterator[bytes]) -> tuple[int, bytes]:
     """The bare loop: h = SHA-256(h || state)."""
     digest, count = bytes(32), 0
@@ -204,15 +226,22 @@ def _measure(kind: str, args: argparse.Namespace, engine: sa.Engine, ledger: Any
              workload: Workload, settings: Settings, problems: list[str]) -> dict[str, Any]:
     n = args.events
     store = ledger.store
-    _log(f"{kind}: peer chain loop")
-    peer_s, (peer_count, _) = timed(lambda: peer_chain(stored_states(engine)))
+    runs: dict[str, list[float]] = {"peer": [], "same": [], "verify": []}
+    for run in range(1, args.repeat + 1):
+        _log(f"{kind}: peer chain loops and verify_ledger ({run}/{args.repeat})")
+        seconds, (peer_count, _) = timed(lambda: peer_chain(stored_states(engine)))
+        runs["peer"].append(seconds)
+        seconds, (same_count, _) = timed(lambda: peer_chain(same_fetch_states(store)))
+        runs["same"].append(seconds)
+        seconds, report = timed(lambda: verify_ledger(store))
+        runs["verify"].append(seconds)
+        if not report.ok or report.events != n or peer_count != n or same_count != n:
+            problems.append(f"verify_ledger: {report.as_dict()}, peers saw {peer_count} and "
+                            f"{same_count}")
+    peer_s, same_s, verify_s = (statistics.median(runs[k]) for k in ("peer", "same", "verify"))
     states = list(stored_states(engine))
     loop_s, _ = timed(lambda: peer_chain(iter(states)))
     states.clear()
-    _log(f"{kind}: verify_ledger")
-    verify_s, report = timed(lambda: verify_ledger(store))
-    if not report.ok or report.events != n or peer_count != n:
-        problems.append(f"verify_ledger: {report.as_dict()}, peer saw {peer_count}")
     tree = MerkleStore(engine)
     _log(f"{kind}: first Merkle sync")
     sync_s, size = timed(tree.sync)
@@ -258,6 +287,7 @@ def _measure(kind: str, args: argparse.Namespace, engine: sa.Engine, ledger: Any
     with engine.connect() as conn:
         nodes = conn.execute(sa.text("SELECT count(*) FROM merkle_nodes")).scalar_one()
     peer_rate = rate(n, peer_s)
+    same_rate = rate(n, same_s)
     ours_verify = rate(n, verify_s)
     ours_full = rate(n, full_s)
     inclusion_rate = rate(args.proofs, inclusion_s)
@@ -266,8 +296,13 @@ def _measure(kind: str, args: argparse.Namespace, engine: sa.Engine, ledger: Any
         "peer": {"chain_loop_with_reads_seconds": round(peer_s, 3),
                  "chain_loop_with_reads_events_per_second": peer_rate,
                  "chain_loop_in_memory_events_per_second": rate(n, loop_s),
+                 "same_fetch_chain_loop_seconds": round(same_s, 3),
+                 "same_fetch_chain_loop_events_per_second": same_rate,
                  "merkle_root_from_scratch_in_memory_ms": round(rebuild_s * 1000, 1)},
-        "verify_ledger": {"seconds": round(verify_s, 3), "events_per_second": ours_verify},
+        "verify_ledger": {"seconds": round(verify_s, 3), "events_per_second": ours_verify,
+                          "runs_seconds": [round(x, 3) for x in runs["verify"]]},
+        "runs_seconds": {"peer_state_column_only": [round(x, 3) for x in runs["peer"]],
+                         "peer_same_fetch": [round(x, 3) for x in runs["same"]]},
         "verify_against_checkpoint": {"seconds": round(full_s, 3),
                                       "events_per_second": ours_full},
         "merkle_sync_first": {"seconds": round(sync_s, 3), "leaves_per_second": rate(n, sync_s),
@@ -281,7 +316,12 @@ def _measure(kind: str, args: argparse.Namespace, engine: sa.Engine, ledger: Any
         "event_id_lookup_ms_median": median_ms(lookups),
         "ratios": {
             "verify_ledger_vs_peer": round(ours_verify / peer_rate, 3),
+            "verify_ledger_vs_same_fetch_peer": round(ours_verify / same_rate, 3),
+            "verify_ledger_vs_same_fetch_peer_runs": [
+                round(same / ours, 3) for same, ours in zip(runs["same"], runs["verify"],
+                                                            strict=True)],
             "verify_against_checkpoint_vs_peer": round(ours_full / peer_rate, 3),
+            "verify_against_checkpoint_vs_same_fetch_peer": round(ours_full / same_rate, 3),
             "checkpoint_after_100_events_vs_peer_full_loop": round(grown_s / peer_s, 4),
             "inclusion_proof_vs_root_from_scratch": round(
                 (1 / inclusion_rate) / rebuild_s, 5) if inclusion_rate else None,
@@ -298,19 +338,26 @@ def print_table(kind: str, r: dict[str, Any]) -> None:
         ("events", f"{r['events']:,}", ""),
         ("load (recorder batches, not a figure of merit)",
          f"{r['load']['events_per_second']:,.0f} ev/s", f"{r['load']['seconds']} s"),
-        ("PEER sha256 chain loop, reads included",
+        ("PEER sha256 chain loop, state column only",
          f"{peer['chain_loop_with_reads_events_per_second']:,.0f} ev/s",
          f"{peer['chain_loop_with_reads_seconds']} s"),
+        ("PEER sha256 chain loop, same fetch as verify_ledger",
+         f"{peer['same_fetch_chain_loop_events_per_second']:,.0f} ev/s",
+         f"{peer['same_fetch_chain_loop_seconds']} s"),
         ("PEER sha256 chain loop, bytes in memory",
          f"{peer['chain_loop_in_memory_events_per_second']:,.0f} ev/s", ""),
         ("ours verify_ledger (chain)", f"{r['verify_ledger']['events_per_second']:,.0f} ev/s",
-         f"x{ratio['verify_ledger_vs_peer']} of peer"),
+         (f"x{ratio['verify_ledger_vs_same_fetch_peer']} of same-fetch peer, "
+         f"x{ratio['verify_ledger_vs_peer']} of state-only peer")),
+        ("  verify_ledger / same-fetch peer, each run", "",
+         " ".join(f"x{x}" for x in ratio["verify_ledger_vs_same_fetch_peer_runs"])),
         ("ours verify --checkpoint (leaves re-derived)",
          f"{r['verify_against_checkpoint']['events_per_second']:,.0f} ev/s",
-         f"x{ratio['verify_against_checkpoint_vs_peer']} of peer"),
+         (f"x{ratio['verify_against_checkpoint_vs_same_fetch_peer']} of same-fetch peer, "
+         f"x{ratio['verify_against_checkpoint_vs_peer']} of state-only peer")),
         ("ours first Merkle sync", f"{r['merkle_sync_first']['seconds']} s",
-         f"{r['merkle_sync_first']['leaves_per_second']:,.0f} leaves/s, "
-         f"{r['merkle_sync_first']['nodes_stored']:,} nodes"),
+         (f"{r['merkle_sync_first']['leaves_per_second']:,.0f} leaves/s, "
+         f"{r['merkle_sync_first']['nodes_stored']:,} nodes")),
         ("ours checkpoint: first after sync", f"{r['checkpoint_ms']['first_after_sync']} ms", ""),
         ("ours checkpoint: +100 events (sync + sign)",
          f"{r['checkpoint_ms']['after_100_more_events']} ms",
@@ -320,8 +367,8 @@ def print_table(kind: str, r: dict[str, Any]) -> None:
         ("ours checkpoint: latest, log unchanged",
          f"{r['checkpoint_ms']['unchanged_log_median']} ms", "median of 5"),
         ("ours inclusion proofs", f"{r['inclusion_proofs_per_second']:,.0f} /s",
-         f"x{ratio['inclusion_proof_vs_root_from_scratch']} of a root from scratch "
-         f"({peer['merkle_root_from_scratch_in_memory_ms']} ms)"),
+         (f"x{ratio['inclusion_proof_vs_root_from_scratch']} of a root from scratch "
+         f"({peer['merkle_root_from_scratch_in_memory_ms']} ms)")),
         ("ours consistency proofs", f"{r['consistency_proofs_per_second']:,.0f} /s", ""),
         ("ours event_id look-up (byte scan)", f"{r['event_id_lookup_ms_median']} ms", "median"),
     ]
@@ -343,12 +390,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--proofs", type=int, default=2000)
     parser.add_argument("--lookups", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="the chain loops and verify_ledger, alternately, this many times "
+                             "each; medians are reported with every run (default 3)")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--json", action="store_true", help="print every figure as JSON")
     parser.add_argument("--json-file", type=Path)
     args = parser.parse_args(argv)
-    if args.events < 2 or args.proofs < 1 or args.lookups < 1:
-        parser.error("--events must be at least 2, --proofs and --lookups at least 1")
+    if args.events < 2 or args.proofs < 1 or args.lookups < 1 or args.repeat < 1:
+        parser.error("--events must be at least 2, --proofs, --lookups and --repeat at least 1")
     return args
 
 

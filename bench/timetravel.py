@@ -5,7 +5,7 @@ against its raw peer (reading and decoding the same events from the store) in th
         [--events-per 200] [--reads 500] [--rebuild-events N|all] [--chunk 50]
         [--validate templates|all] [--templates 8] [--workers 2] [--seed 1]
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--timeout 900]
-        [--profile] [--json] [--json-file PATH]
+        [--repeat 3] [--profile] [--json] [--json-file PATH]
 
 For each store kind, in one run:
 
@@ -58,7 +58,8 @@ For each store kind, in one run:
 7. The rebuild's peer, in the same run and on the same store: every stored event read with
    `LedgerStore(engine).iter_stored()` and decoded with
    `ledger.mapper.to_domain_event(row.as_stored_event())`, events/s. The same raw rate is
-   also measured on the main store.
+   also measured on the main store. Peer and rebuild run alternately --repeat times (3) each;
+   the medians are the figures, every run and each pair's ratio are printed beside them.
 
 Ratios: rebuild events/s / raw decode events/s (same events; how many times slower the
 projector is than just reading the log), and point-in-time read p50 / peer p50 (same
@@ -699,18 +700,39 @@ def bench_store(result: dict[str, Any], args: argparse.Namespace, workload: Work
 
 def _rebuild_with_peer(out: dict[str, Any], opened: Opened, deadline: Deadline, kind: str,
                        args: argparse.Namespace) -> None:
+    """Peer and rebuild alternately, --repeat times each, on the same store: the figures are
+    the medians, with every run and the spread of the per-pair ratios kept."""
     events = out["events"]
-    _log(f"{kind}: peer raw read + decode of the rebuild's {events} events")
-    out["peer_raw_decode"] = peer = raw_decode(opened, deadline)
-    _log(f"{kind}: rebuild of {events} events")
-    out["rebuild"] = rebuilt = timed_rebuild(opened, deadline, events)
+    peers, rebuilds, ratios = [], [], []
+    for run in range(1, args.repeat + 1):
+        _log(f"{kind}: peer raw read + decode of the rebuild's {events} events ({run}/"
+             f"{args.repeat})")
+        peers.append(raw_decode(opened, deadline))
+        _log(f"{kind}: rebuild of {events} events ({run}/{args.repeat})")
+        rebuilds.append(timed_rebuild(opened, deadline, events))
+        ratios.append(_ratio(rebuilds[-1]["events_per_s"], peers[-1]["events_per_s"]))
+    out["peer_raw_decode"] = peer = _median_run(peers)
+    out["rebuild"] = rebuilt = _median_run(rebuilds)
+    rebuilt["ok"] = all(r["ok"] for r in rebuilds)
     out["ratio_rebuild_over_raw_decode"] = _ratio(rebuilt["events_per_s"],
                                                   peer["events_per_s"])
+    out["ratio_rebuild_over_raw_decode_runs"] = ratios
+    out["ratio_rebuild_over_raw_decode_cpu"] = _ratio(peer["cpu_s"], rebuilt["cpu_s"])
     _log(f"{kind}: rebuild {rebuilt['events_per_s']:.0f} events/s, raw decode "
-         f"{peer['events_per_s']:.0f} events/s")
+         f"{peer['events_per_s']:.0f} events/s (medians of {args.repeat})")
     if args.profile:
-        sys.stderr.write(_profile(f"{kind}: a second rebuild of {events} events",
+        sys.stderr.write(_profile(f"{kind}: one more rebuild of {events} events",
                                   lambda: timed_rebuild(opened, deadline, events)))
+        sys.stderr.write(_profile(f"{kind}: one more peer read + decode of {events} events",
+                                  lambda: raw_decode(opened, deadline)))
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time, with every run's events/s beside it."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    median = dict(ordered[(len(ordered) - 1) // 2])
+    median["runs_events_per_s"] = [round(r["events_per_s"]) for r in runs]
+    return median
 
 
 def _profile_reads(opened: Opened, pairs: Sequence[Pair]) -> None:
@@ -798,8 +820,8 @@ def render(doc: dict[str, Any]) -> str:
             lines.append(f"rebuild ({rb['store'] if rb else 'not measured'}):")
             lines.append(f"  {'throughput':<60}{'events':>9}{'s':>9}{'events/s':>10}"
                          f"{'cpu s':>9}")
-            measured = [("projections.state.rebuild", rb and rb.get("rebuild")),
-                        ("peer: iter_stored + to_domain_event (same events)",
+            measured = [("projections.state.rebuild (median run)", rb and rb.get("rebuild")),
+                        ("peer: iter_stored + to_domain_event (same events, median)",
                          rb and rb.get("peer_raw_decode")),
                         ("raw read + decode, main store", r.get("raw_decode_main"))]
             for label, s in measured:
@@ -808,8 +830,16 @@ def render(doc: dict[str, Any]) -> str:
                                  f"{s['events_per_s']:>10.0f}{s['cpu_s']:>9.2f}")
             ratio = rb.get("ratio_rebuild_over_raw_decode") if rb else None
             if ratio:
-                lines.append(f"  ratio rebuild / raw decode: {_x(ratio)} (the projector is "
-                             f"{1 / ratio:.0f}x slower than reading + decoding the log)")
+                runs = [r for r in rb.get("ratio_rebuild_over_raw_decode_runs", []) if r]
+                spread = (f", runs {min(runs):.3g}-{max(runs):.3g}x over {len(runs)} "
+                          "alternating pairs" if runs else "")
+                lines.append(f"  ratio rebuild / raw decode (events/s, medians): {_x(ratio)}"
+                             f"{spread}; in CPU time "
+                             f"{_x(rb.get('ratio_rebuild_over_raw_decode_cpu'))}")
+                for label, s in (("  rebuild runs (events/s)", rb.get("rebuild")),
+                                 ("  peer runs (events/s)", rb.get("peer_raw_decode"))):
+                    if s and s.get("runs_events_per_s"):
+                        lines.append(f"{label:<62}{s['runs_events_per_s']}")
         for problem in r.get("problems", []):
             lines.append(f"PROBLEM: {problem}")
     lines.append("")
@@ -861,6 +891,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rebuild and its peer, alternately, this many times each; the "
+                             "medians are reported with every run (default 3)")
     parser.add_argument("--profile", action="store_true",
                         help="after the timed parts, cProfile 50 reads and one more rebuild "
                              "(to stderr)")
@@ -875,8 +908,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             parser.error("--rebuild-events must be positive or 'all'")
     if args.participants < 1 or args.events_per < 2 or args.reads < 1 or args.chunk < 1:
         parser.error("--participants, --reads, --chunk must be >= 1 and --events-per >= 2")
-    if args.templates < 1:
-        parser.error("--templates must be >= 1")
+    if args.templates < 1 or args.repeat < 1:
+        parser.error("--templates and --repeat must be >= 1")
     return args
 
 

@@ -36,28 +36,42 @@ def _storable(row: dict[str, Any]) -> dict[str, Any]:
             for key, value in row.items()}
 
 
+AUDIT_COLUMNS = ("position", "event_id", "stream_id", "participant_id", "type", "occurred_on",
+                 "recorded_at", "recorded_by", "role", "site_id", "reason", "changes")
+"""The columns of an audit-trail entry (besides its generation), in `audit_values` order."""
+
+
 def audit_row(event: LedgerEvent, chain: ChainRow, before: Any) -> dict[str, Any]:
     """One audit-trail entry: who, what, when, why, and what it changed (`before`: the state of
     the event's stream before it, any aggregate)."""
+    return dict(zip(AUDIT_COLUMNS, audit_values(event, chain.position, chain.stream_id,
+                                                chain.recorded_at, before), strict=True))
+
+
+def audit_values(event: LedgerEvent, position: int, stream_id: str, recorded_at: str,
+                 before: Any) -> tuple[Any, ...]:
+    """`audit_row` as a tuple in `AUDIT_COLUMNS` order, from the chain row's position, stream
+    and recorded time."""
     is_participant = isinstance(event, Participant.Event)
-    data: dict[str, Any] = getattr(event, "data", {}) if is_participant else {}
-    occurred_on = getattr(event, "occurred_on", None) if is_participant else None
-    changes = (changes_for(before, type(event).__name__, data)
-               if is_participant else stream_changes(before, event))
-    return _storable({
-        "position": chain.position,
-        "event_id": event.event_id,
-        "stream_id": chain.stream_id,
-        "participant_id": chain.stream_id if is_participant else None,
-        "type": type(event).__name__,
-        "occurred_on": occurred_on,
-        "recorded_at": chain.recorded_at,
-        "recorded_by": event.actor,
-        "role": event.role,
-        "site_id": event.site_id,
-        "reason": event.reason,
-        "changes": json.dumps(changes, sort_keys=True, separators=(",", ":"), ensure_ascii=True),
-    })
+    type_name = type(event).__name__
+    if is_participant:
+        data: dict[str, Any] = getattr(event, "data", {})
+        occurred_on = getattr(event, "occurred_on", None)
+        changes = changes_for(before, type_name, data)
+    else:
+        occurred_on, changes = None, stream_changes(before, event)
+    values = (
+        position, event.event_id, stream_id, stream_id if is_participant else None, type_name,
+        occurred_on, recorded_at, event.actor, event.role, event.site_id, event.reason,
+        json.dumps(changes, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        if changes else "[]",
+    )
+    # Almost every row is plain ASCII without U+0000: one check over all its text rather than
+    # one per value (`storable` keeps such text as it is).
+    whole = "".join([value for value in values if isinstance(value, str)])
+    if whole.isascii() and "\x00" not in whole:
+        return values
+    return tuple(storable(value) if isinstance(value, str) else value for value in values)
 
 
 def summary_row(participant: Participant, position: int) -> dict[str, Any]:

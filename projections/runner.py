@@ -3,21 +3,26 @@
 Each batch runs in one transaction that first advances the tracking rows by compare-and-set
 (position P -> Q) and then writes the rows for events P+1..Q. A second projector racing on
 the same range finds the tracking row moved and rolls back; a projector killed mid-batch
-leaves nothing of that batch behind. Either way every event is applied once.
+leaves nothing of that batch behind. Either way every event is applied once. A batch's rows
+are derived before its transaction begins and written in bulk inside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import StoredEvent
 from sqlalchemy.engine import Connection, Engine
 
 from domain.participant import Participant
+from infra.ledger.chain import format_recorded_at
 from infra.ledger.store import LedgerStore
 from projections import rows as fold
 from projections.tables import (
@@ -92,18 +97,21 @@ class Projector:
         in one transaction."""
         generation = self.generation()
         start = self.position(generation)
-        stored = self.store.stored_after(start, limit)
+        with self.store.engine.connect() as conn:
+            stored = self.store.events_page(conn, start, limit)
         if until is not None:
-            stored = [row for row in stored if row.position <= until]
+            stored = [row for row in stored if row[0] <= until]
         if not stored:
             return BatchResult(0, start)
-        end = stored[-1].position
+        end = stored[-1][0]
         states = dict(self._states)
-        chains = {c.position: c for c in self.store.chain_between(start, end)}
+        # Rows are derived before the transaction, so it holds the store's write lock (all of
+        # SQLite, the tracking rows on PostgreSQL) only for the claim and the bulk writes.
+        rows = self._batch_rows(generation, stored, states)
         try:
             with self.engine.begin() as conn:
                 self._claim(conn, generation, start, end)
-                self._apply_batch(conn, generation, stored, chains, states)
+                rows.write(conn)
         except Superseded:
             self._states = {}
             return BatchResult(0, start)
@@ -155,39 +163,126 @@ class Projector:
             return None
         return before
 
-    def _apply_batch(self, conn: Connection, generation: int, stored: list[Any],
-                     chains: dict[int, Any], states: dict[str, Any]) -> None:
+    def _batch_rows(self, generation: int, stored: list[tuple[Any, ...]],
+                    states: dict[str, Any]) -> _BatchRows:
         """Audit rows for every event; summaries and timelines once per participant, from its
-        state after its last event in the batch (the same rows as event by event)."""
-        audit_rows: list[dict[str, Any]] = []
+        state after its last event in the batch (the same rows as event by event).
+
+        `stored`: `LedgerStore.events_page` rows. Each event is decoded and folded once, onto
+        the stream's state kept from the event before (in `states`)."""
+        to_domain_event = self.ledger.mapper.to_domain_event
+        participant_event = Participant.Event
+        timeline_types = fold.TIMELINE_TYPES
+        rows = _BatchRows(generation)
         touched: dict[str, int] = {}
         rescanned: dict[str, int] = {}
-        for row in stored:
-            chain = chains.get(row.position)
-            if chain is None:
-                raise RuntimeError(f"event at position {row.position} has no chain row")
-            event = self.ledger.mapper.to_domain_event(row.as_stored_event())
-            before = self._state_before(row.stream_id, row.version, states)
-            audit_rows.append({"generation": generation, **fold.audit_row(event, chain, before)})
+        for position, stream, version, topic, state, chain_stream, recorded_at in stored:
+            if recorded_at is None:
+                raise RuntimeError(f"event at position {position} has no chain row")
+            stream_id, version = str(stream), int(version)
+            event = to_domain_event(StoredEvent(stream_id, version, str(topic), _as_bytes(state)))
+            before = self._state_before(stream_id, version, states)
+            rows.audit.append((generation, *fold.audit_values(
+                event, position, chain_stream, _recorded_at(recorded_at), before)))
             # Folded in place: `before` is this projector's own copy, dropped if the batch fails.
-            states[row.stream_id] = event.mutate(before)
-            if isinstance(event, Participant.Event):
-                touched[row.stream_id] = row.position
-                if type(event).__name__ in fold.TIMELINE_TYPES:
-                    rescanned[row.stream_id] = row.position
-        conn.execute(audit_feed.insert(), audit_rows)
-        for participant_id, position in touched.items():
-            participant = states[participant_id]
-            conn.execute(participant_summaries.delete().where(
-                participant_summaries.c.generation == generation,
-                participant_summaries.c.participant_id == participant_id))
-            conn.execute(participant_summaries.insert().values(
-                generation=generation, **fold.summary_row(participant, position)))
-        for participant_id, position in rescanned.items():
-            conn.execute(response_timelines.delete().where(
-                response_timelines.c.generation == generation,
-                response_timelines.c.participant_id == participant_id))
-            timeline = fold.timeline_rows(states[participant_id], position)
-            if timeline:
-                conn.execute(response_timelines.insert(),
-                             [{"generation": generation, **r} for r in timeline])
+            states[stream_id] = event.mutate(before)
+            if isinstance(event, participant_event):
+                touched[stream_id] = position
+                if type(event).__name__ in timeline_types:
+                    rescanned[stream_id] = position
+        rows.summarised = list(touched)
+        rows.summaries = [
+            _values(fold.summary_row(states[pid], position), SUMMARY_COLUMNS, generation)
+            for pid, position in touched.items()]
+        rows.rescanned = list(rescanned)
+        rows.timelines = [
+            _values(row, TIMELINE_COLUMNS, generation)
+            for pid, position in rescanned.items()
+            for row in fold.timeline_rows(states[pid], position)]
+        return rows
+
+
+AUDIT_COLUMNS = ("generation", *fold.AUDIT_COLUMNS)
+SUMMARY_COLUMNS = tuple(c.name for c in participant_summaries.columns)
+TIMELINE_COLUMNS = tuple(c.name for c in response_timelines.columns)
+
+
+def _values(row: dict[str, Any], columns: tuple[str, ...], generation: int) -> tuple[Any, ...]:
+    return tuple(generation if name == "generation" else row[name] for name in columns)
+
+
+def _as_bytes(value: object) -> bytes:
+    """Stored bytes as bytes, even where a hand edit left text or NULL in a blob column."""
+    if type(value) is bytes:
+        return value
+    if value is None:
+        return b""
+    if isinstance(value, str):
+        return value.encode()
+    return bytes(cast(Any, value))
+
+
+def _recorded_at(value: object) -> str:
+    """A chain row's recorded time as `ChainRow.recorded_at` holds it (`events_page` gives
+    PostgreSQL's already formatted)."""
+    if type(value) is str:
+        return value
+    return format_recorded_at(value) if isinstance(value, datetime) else str(value)
+
+
+@dataclass
+class _BatchRows:
+    """What one batch writes: audit rows, and the participants whose summary and timeline
+    rows are replaced, with their new rows (tuples in the tables' column order)."""
+
+    generation: int
+    audit: list[tuple[Any, ...]] = field(default_factory=list)
+    summarised: list[str] = field(default_factory=list)
+    summaries: list[tuple[Any, ...]] = field(default_factory=list)
+    rescanned: list[str] = field(default_factory=list)
+    timelines: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def write(self, conn: Connection) -> None:
+        writer = _Writer(conn, self.generation)
+        writer.insert(audit_feed, AUDIT_COLUMNS, self.audit)
+        writer.replace(participant_summaries, SUMMARY_COLUMNS, self.summarised, self.summaries)
+        writer.replace(response_timelines, TIMELINE_COLUMNS, self.rescanned, self.timelines)
+
+
+class _Writer:
+    """Bulk writes of read-model rows inside the batch's transaction, through the driver:
+    COPY on PostgreSQL, executemany on SQLite."""
+
+    def __init__(self, conn: Connection, generation: int) -> None:
+        self.conn, self.generation = conn, generation
+        self.postgres = conn.dialect.name == "postgresql"
+        self.mark = "%s" if self.postgres else "?"
+
+    def _cursor(self) -> Any:
+        return self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+    def insert(self, table: sa.Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+               ) -> None:
+        if not rows:
+            return
+        names = ", ".join(columns)
+        with contextlib.closing(self._cursor()) as cursor:
+            if self.postgres:
+                with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(self.mark for _ in columns)
+                cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+
+    def replace(self, table: sa.Table, columns: tuple[str, ...], participants: list[str],
+                rows: list[tuple[Any, ...]]) -> None:
+        """Every row of these participants in this generation replaced by `rows`."""
+        if not participants:
+            return
+        with contextlib.closing(self._cursor()) as cursor:
+            cursor.executemany(
+                f"DELETE FROM {table.name} WHERE generation = {self.mark} "
+                f"AND participant_id = {self.mark}",
+                [(self.generation, pid) for pid in participants])
+        self.insert(table, columns, rows)

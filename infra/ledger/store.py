@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
 import sqlalchemy as sa
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from infra.tables import idempotency_keys, ledger_chain
 
@@ -48,7 +49,7 @@ def _as_bytes(value: object) -> bytes:
         return b""
     if isinstance(value, str):
         return value.encode()
-    return bytes(value)  # type: ignore[call-overload]
+    return bytes(cast(Any, value))
 
 
 def _chain_row(row: sa.Row) -> ChainRow:  # type: ignore[type-arg]
@@ -154,9 +155,9 @@ class LedgerStore:
             return None
         return IdempotencyRecord(row.fingerprint, row.stream_id, row.version)
 
-    def iter_chain(self, batch: int = 5000) -> Iterator[ChainRow]:
-        """Every chain row in leaf order, fetched in batches (keyset paging)."""
-        after = -1
+    def iter_chain(self, batch: int = 5000, after: int = -1) -> Iterator[ChainRow]:
+        """Every chain row with leaf index > `after` in leaf order, fetched in batches (keyset
+        paging)."""
         while True:
             query = (sa.select(ledger_chain).where(ledger_chain.c.leaf_index > after)
                      .order_by(ledger_chain.c.leaf_index).limit(batch))
@@ -186,12 +187,78 @@ class LedgerStore:
             return int(conn.execute(sa.text(f"SELECT max({col}) FROM stored_events")).scalar()
                        or 0)
 
-    def iter_stored(self, batch: int = 5000) -> Iterator[StoredRow]:
-        """Every stored event in position order, fetched in batches (keyset paging)."""
-        after = -1
+    def iter_stored(self, batch: int = 5000, after: int = -1) -> Iterator[StoredRow]:
+        """Every stored event with position > `after` in position order, fetched in batches
+        (keyset paging)."""
         while True:
             rows = self.stored_after(after, batch)
             if not rows:
                 return
             yield from rows
             after = rows[-1].position
+
+    # -- raw pages: plain driver tuples, for the passes that read the whole log ---------------
+
+    def chain_page(self, conn: Connection, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` chain rows with leaf index > `after`, in leaf order, as driver tuples
+        (leaf_index, position, stream_id, version, recorded_at, prev_hash, event_hash).
+
+        `recorded_at` is the canonical text (`format_recorded_at`): PostgreSQL formats it in
+        the query, SQLite stores it. No value is converted: a hand-edited row may hold any
+        type, and callers that need `ChainRow`'s conversions fall back to `iter_chain`."""
+        return _fetch(conn, self._chain_page_sql, (after, limit))
+
+    def stored_page(self, conn: Connection, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` stored events with position > `after`, in position order, as driver
+        tuples (position, originator_id, originator_version, topic, state), unconverted."""
+        return _fetch(conn, self._stored_page_sql, (after, limit))
+
+    def events_page(self, conn: Connection, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` stored events with position > `after`, in position order, each with
+        its chain row's stream id and recorded time (both None when it has no chain row), as
+        driver tuples (position, originator_id, originator_version, topic, state,
+        chain stream_id, recorded_at); `recorded_at` as in `chain_page`."""
+        return _fetch(conn, self._events_page_sql, (after, limit))
+
+    @property
+    def _chain_page_sql(self) -> str:
+        if self.engine.dialect.name == "postgresql":
+            return ("SELECT leaf_index, position, stream_id, version, "
+                    f"{_PG_RECORDED_AT.format('recorded_at')}, prev_hash, event_hash "
+                    "FROM ledger_chain WHERE leaf_index > %s ORDER BY leaf_index LIMIT %s")
+        return ("SELECT leaf_index, position, stream_id, version, recorded_at, prev_hash, "
+                "event_hash FROM ledger_chain WHERE leaf_index > ? ORDER BY leaf_index LIMIT ?")
+
+    @property
+    def _stored_page_sql(self) -> str:
+        col, mark = self.position_column, _mark(self.engine)
+        return (f"SELECT {col}, originator_id, originator_version, topic, state "
+                f"FROM stored_events WHERE {col} > {mark} ORDER BY {col} LIMIT {mark}")
+
+    @property
+    def _events_page_sql(self) -> str:
+        col, mark = self.position_column, _mark(self.engine)
+        recorded_at = (_PG_RECORDED_AT.format("c.recorded_at")
+                       if self.engine.dialect.name == "postgresql" else "c.recorded_at")
+        return (f"SELECT s.{col}, s.originator_id, s.originator_version, s.topic, s.state, "
+                f"c.stream_id, {recorded_at} FROM stored_events s LEFT JOIN ledger_chain c "
+                f"ON c.position = s.{col} WHERE s.{col} > {mark} ORDER BY s.{col} "
+                f"LIMIT {mark}")
+
+
+_PG_RECORDED_AT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+"""PostgreSQL's text of a `timestamptz` exactly as `format_recorded_at` writes it."""
+
+
+def _mark(engine: Engine) -> str:
+    return "%s" if engine.dialect.name == "postgresql" else "?"
+
+
+def _fetch(conn: Connection, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows as the driver returns them: no SQLAlchemy result processing per row."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
