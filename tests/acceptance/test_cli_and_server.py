@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import httpx
 import pytest
 
 from tests import story
+from tests.acceptance.servers import free_port, serving
 
 CLI = [sys.executable, "-m", "services.cli"]
 PASSWORD = "correct horse battery staple"
@@ -25,12 +24,6 @@ PASSWORD = "correct horse battery staple"
 def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, env=env,
                           timeout=120, check=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -47,13 +40,8 @@ def server(env: dict[str, str]) -> Iterator[str]:
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
+        if not serving(base, process):
+            process.kill()
             pytest.fail("the server did not start: " + (process.stderr.read() if
                                                         process.stderr else ""))
         yield base

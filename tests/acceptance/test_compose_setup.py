@@ -12,7 +12,6 @@ import re
 import secrets
 import shlex
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from infra.ledger import checkpoint_format as fmt
 from infra.ledger.checkpoints import KEY_FILE_NAME
+from tests.acceptance.servers import free_port, serving
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
@@ -172,12 +172,6 @@ def test_the_package_the_image_installs_has_the_cli_and_the_migrations(tmp_path:
 # -- the containers' commands, as an unprivileged user ----------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def service_user() -> Iterator[pwd.struct_passwd]:
     """An unprivileged account like the image's `trial-ledger` user (created when root)."""
@@ -302,20 +296,13 @@ def test_the_containers_commands_as_an_unprivileged_user_share_one_signing_key(
                         stdin=password + "\n")
         assert added.returncode == 0, added.stderr
 
-        port = _free_port()
+        port = free_port()
         api = start("serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker")
         worker = start("project", "--checkpoint-every", "0.5", "--interval", "0.2")
         base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            assert api.poll() is None, api.stderr.read() if api.stderr else ""
-            assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the API did not start")
+        if not serving(base, api, worker):
+            pytest.fail("the API did not start: " + "".join(
+                p.stderr.read() for p in (api, worker) if p.poll() is not None and p.stderr))
         token = httpx.post(f"{base}/api/v1/auth/token",
                            data={"username": "qa", "password": password}).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}

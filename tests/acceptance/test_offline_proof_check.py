@@ -9,10 +9,8 @@ import base64
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,18 +20,13 @@ import pytest
 
 from infra.ledger import checkpoint_format
 from tests import story
+from tests.acceptance.servers import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "services.cli"]
 VERIFIER = [sys.executable, "-m", "infra.ledger.proofs"]
 PASSWORD = "correct horse battery staple"
 LEDGER = "/api/v1/ledger"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def add_user(env: dict[str, str], name: str, *role: str) -> None:
@@ -92,13 +85,7 @@ def server(store_url: str, tmp_path: Path) -> Iterator[Server]:
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
+        if not serving(base, process):
             pytest.fail("the server did not start")
         running = Server(base)
         running.sign_in("coord")

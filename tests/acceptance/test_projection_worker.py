@@ -21,6 +21,7 @@ from projections.state import rebuild, state_hashes
 from projections.tables import audit_feed
 from services.application import TrialLedger
 from tests import story
+from tests.acceptance.servers import serving
 from tests.integration.conftest import post
 
 
@@ -91,12 +92,8 @@ def _serve(env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], str
                                 str(port), *extra], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, text=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    if serving(base, process):
+        return process, base
     process.kill()
     raise AssertionError("the server did not start")
 
