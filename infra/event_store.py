@@ -3,7 +3,8 @@
 Each insert of stored events (under the store's write lock: SQLite's database lock, an
 advisory transaction lock on PostgreSQL) also writes one `ledger_chain`
 row per event: leaf index, position, stream, version, `recorded_at` from the database clock
-(forced strictly monotonic) and the SHA-256 link over the stored bytes. An optional
+(forced strictly monotonic) and the SHA-256 link over the stored bytes, and one
+`ledger_event_ids` row (event id -> position, infra/ledger/event_index.py). An optional
 idempotency row is written in the same transaction, so a retried request can never append twice.
 """
 
@@ -16,8 +17,8 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg.sql import SQL, Literal
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Literal
 
 from infra.ledger.chain import (
     GENESIS_HASH,
@@ -26,6 +27,8 @@ from infra.ledger.chain import (
     link_hash,
     parse_recorded_at,
 )
+from infra.ledger.event_index import INSERT_SQL as EVENT_ID_INSERT
+from infra.ledger.event_index import index_rows
 
 ONE_MICROSECOND = timedelta(microseconds=1)
 # "trlwrite": the transaction-scoped advisory lock that serialises event inserts on PostgreSQL
@@ -115,6 +118,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         db_now = parse_recorded_at(c.fetchone()[0])
         rows = build_chain_rows(tip, db_now, stored_events, positions)
         c.executemany("INSERT INTO ledger_chain VALUES (?,?,?,?,?,?,?)", rows)
+        c.executemany(EVENT_ID_INSERT["sqlite"], index_rows(stored_events, positions))
         idem = _idempotency_row(kwargs.get("idempotency"), stored_events)
         if idem:
             c.execute("INSERT INTO idempotency_keys VALUES (?,?,?,?,?)", idem)
@@ -161,6 +165,9 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             "prev_hash, event_hash) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             rows,
         )
+        indexed = index_rows(stored_events, positions)
+        if indexed:
+            curs.executemany(EVENT_ID_INSERT["postgresql"], indexed)
         idem = _idempotency_row(kwargs.get("idempotency"), stored_events)
         if idem:
             curs.execute("INSERT INTO idempotency_keys VALUES (%s, %s, %s, %s, %s)", idem)

@@ -11,15 +11,17 @@ warning: a hand-edited read model cannot put a forged author in front of an audi
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from eventsourcing.application import AggregateNotFoundError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from infra.ledger.chain import GENESIS_HASH, ChainedRecord, link_hash
-from infra.ledger.store import ChainRow, LedgerStore, StoredRow
+from infra.ledger.store import ChainRow, StoredRow
 from infra.logging import get_logger
 from infra.tables import ledger_chain
 from projections import rows as fold
@@ -39,15 +41,25 @@ class Candidate:
     feed: dict[str, Any] | None
 
 
-def _stored_at(engine: Engine, positions: list[int]) -> dict[int, StoredRow]:
+@contextmanager
+def connected(bind: Engine | Connection) -> Iterator[Connection]:
+    """`bind` itself if it is a connection (one checkout for a whole page), else a new one."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as conn:
+        yield conn
+
+
+def _stored_at(engine: Engine | Connection, positions: list[int]) -> dict[int, StoredRow]:
     if not positions:
         return {}
-    col = LedgerStore(engine).position_column
+    col = "notification_id" if engine.dialect.name == "postgresql" else "rowid"
     statement = sa.text(
         f"SELECT {col} AS position, originator_id, originator_version, topic, state "
         f"FROM stored_events WHERE {col} IN :positions"
     ).bindparams(sa.bindparam("positions", expanding=True))
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         rows = conn.execute(statement, {"positions": positions}).all()
     return {int(r.position): StoredRow(int(r.position), str(r.originator_id),
                                        int(r.originator_version), str(r.topic),
@@ -60,12 +72,12 @@ def _blob(value: object) -> bytes:
     return value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]
 
 
-def _hashes_of_leaves(engine: Engine, leaves: list[int]) -> dict[int, bytes]:
+def _hashes_of_leaves(engine: Engine | Connection, leaves: list[int]) -> dict[int, bytes]:
     if not leaves:
         return {}
     query = sa.select(ledger_chain.c.leaf_index, ledger_chain.c.event_hash).where(
         ledger_chain.c.leaf_index.in_(leaves))
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         return {int(r.leaf_index): _blob(r.event_hash) for r in conn.execute(query)}
 
 
@@ -77,8 +89,8 @@ def _integrity(chain: ChainRow | None, stored: StoredRow | None,
     if stored is None:
         return ["the stored event is missing: its row was deleted"]
     if (stored.stream_id, stored.version) != (chain.stream_id, chain.version):
-        return [f"the stored event is {stored.stream_id} v{stored.version} but the chain row "
-                f"names {chain.stream_id} v{chain.version}"]
+        return [(f"the stored event is {stored.stream_id} v{stored.version} but the chain "
+                 f"row names {chain.stream_id} v{chain.version}")]
     problems = []
     record = ChainedRecord(chain.leaf_index, chain.position, stored.stream_id, stored.version,
                            stored.topic, chain.recorded_at, stored.state)
@@ -100,7 +112,7 @@ def _before(ledger: Any, stream_id: str, version: int) -> Any:
         return None
 
 
-def verified_entries(ledger: Any, engine: Engine, candidates: list[Candidate]
+def verified_entries(ledger: Any, engine: Engine | Connection, candidates: list[Candidate]
                      ) -> list[dict[str, Any]]:
     """One entry per candidate, in order, with the stored event's own values."""
     stored = _stored_at(engine, [c.position for c in candidates])

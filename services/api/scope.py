@@ -13,11 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from domain.casebook import status
 from domain.participant import Participant
 from infra.ledger.chain import format_recorded_at
 from infra.tables import ledger_chain
+from projections.queries import participant_list
 from services.access import Action, visible_sites
-from services.application import Actor, TrialLedger
+from services.application import PARTICIPANT_TOPIC_PREFIX, Actor, TrialLedger
+
+REPLACED = "\ufffd"  # what domain.text.storable puts in place of text a store cannot hold
 
 
 def readable_sites(actor: Actor, action: Action = "read_clinical") -> tuple[str, ...] | None:
@@ -35,6 +39,44 @@ def visible_participants(ledger: TrialLedger, sites: tuple[str, ...] | None,
         if sites is None or participant.site_id in sites:
             chosen.append(participant)
     return chosen
+
+
+def current_participants(ledger: TrialLedger, engine: Engine,
+                         sites: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    """Every participant enrolled now at `sites` (None: every site), in id order, as
+    {participant_id, site_id, status, version}: what `visible_participants(..., None)`
+    gives, read from the `participant_summaries` read model. Participants whose streams
+    changed after the projector's position are folded from the log, so a writer sees its
+    own write at once; nothing is written."""
+    rows = participant_list(engine, PARTICIPANT_TOPIC_PREFIX)
+    if rows is None or any(REPLACED in pid or REPLACED in str(site) or REPLACED in str(state)
+           for pid, site, state, _, _ in rows):
+        # Rebuilds kept switching generations, or a read-model row holds text made storable
+        # (domain.text.storable), which may differ from the event's own: fold everything,
+        # as an as_of read does.
+        return [_summary(p) for p in visible_participants(ledger, sites, None)]
+    chosen = []
+    for pid, site, state, version, changed in rows:
+        summary = (_summary(ledger.participant(pid)) if changed else
+                   {"participant_id": pid, "site_id": site, "status": state,
+                    "version": int(version)})
+        if sites is None or summary["site_id"] in sites:
+            chosen.append(summary)
+    return chosen
+
+
+def participant_summaries(ledger: TrialLedger, engine: Engine, sites: tuple[str, ...] | None,
+                          as_of: str | None) -> list[dict[str, Any]]:
+    """{participant_id, site_id, status, version} of the participants enrolled as of `as_of`
+    at `sites`: from the read model now, by folding every participant at an earlier time."""
+    if as_of is None:
+        return current_participants(ledger, engine, sites)
+    return [_summary(p) for p in visible_participants(ledger, sites, as_of)]
+
+
+def _summary(participant: Participant) -> dict[str, Any]:
+    return {"participant_id": participant.id, "site_id": participant.site_id,
+            "status": status(participant), "version": participant.version}
 
 
 def moment_of(as_of: str | None) -> str:

@@ -6,7 +6,6 @@ commands never create a store, migrate one, or generate a secret."""
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from infra.ledger.checkpoints import KEY_FILE_NAME, issue_checkpoint
 from infra.migrate import upgrade
 from services.application import Actor, Submission, TrialLedger
 from tests import story
+from tests.acceptance.servers import free_port
 
 CLI = [sys.executable, "-m", "services.cli"]
 READ_ONLY = [["verify"], ["users", "list"], ["study", "cutoffs"],
@@ -50,12 +50,6 @@ def clean_env(**settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAL_LEDGER_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     return env | {f"TRIAL_LEDGER_{k.upper()}": v for k, v in settings.items()}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
@@ -92,7 +86,7 @@ def test_an_unmigrated_or_older_sqlite_store_is_exit_3_and_left_alone(tmp_path: 
     result = run(clean_env(database_url=f"sqlite:///{older}"), "users", "list", cwd=tmp_path)
     assert result.returncode == STORE_UNAVAILABLE
     line = one_line(result)
-    assert "schema revision 0003, not 0004" in line and "trial-ledger db upgrade" in line
+    assert "schema revision 0003, not 0005" in line and "trial-ledger db upgrade" in line
     with sqlite3.connect(older) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
 

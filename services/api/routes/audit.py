@@ -14,7 +14,7 @@ from services.access import authorize
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
 from services.api.responses import PARTICIPANT_404
 from services.api.routes.participants import ParticipantId, _readable
-from services.api.scope import empty_state, readable_sites, scope, visible_participants, where
+from services.api.scope import empty_state, participant_summaries, readable_sites, scope, where
 from services.api.study_schemas import AuditPage, ProjectionState
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -42,7 +42,7 @@ def audit_trail(
     engine = request.app.state.engine
     page = audit_page(ledger, engine, after=after, limit=limit,
                       participant_id=participant_id, user=user, as_of=as_of, sites=sites)
-    enrolled = len(visible_participants(ledger, sites, as_of))
+    enrolled = len(participant_summaries(ledger, engine, sites, as_of))
     nothing = "no audit entry " + ("matches these filters" if participant_id or user else
                                    f"of {where(sites)} was recorded")
     return {**page, "scope": scope(sites, enrolled=enrolled, covered=enrolled, as_of=as_of),

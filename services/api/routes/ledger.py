@@ -18,6 +18,7 @@ from infra.ledger.checkpoints import (
     public_key_document,
 )
 from infra.ledger.checkpoints import latest_checkpoint as stored_latest_checkpoint
+from infra.ledger.event_index import EventIndexMismatch, find_indexed_event
 from infra.ledger.merkle_store import ChainForkError, MerkleStore
 from infra.ledger.verification import verify_store
 from projections.verify_models import verify_read_models
@@ -102,7 +103,10 @@ def inclusion_proof(
     check it offline with `python -m infra.ledger.proofs inclusion FILE --public-key KEY`."""
     authorize(actor.role, actor.sites, "verify_ledger")
     tree = MerkleStore(ledger.store.engine)
-    event = tree.find_event(event_id.lower())
+    try:
+        event = find_indexed_event(ledger.store.engine, event_id.lower())
+    except EventIndexMismatch as error:
+        raise HTTPException(409, f"the ledger cannot be proven: {error}") from error
     if event is None:
         raise HTTPException(404, f"no event with event_id {event_id} is in the ledger")
     with _tree_errors():

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Request, Response
 
-from domain.casebook import casebook, status
+from domain.casebook import casebook
 from domain.errors import RuleViolation, UnknownParticipant
 from domain.participant import NewEntry, Participant
 from infra.logging import get_logger
@@ -16,7 +16,7 @@ from services.api.deps import ActorDep, AsOfDep, LedgerDep
 from services.api.examples import submission_examples
 from services.api.responses import CONFLICT_409, PARTICIPANT_404, merged
 from services.api.schemas import EventSubmission, RecordedEventOut
-from services.api.scope import empty_state, readable_sites, scope, visible_participants
+from services.api.scope import empty_state, participant_summaries, readable_sites, scope
 from services.api.scope import where as _where
 from services.api.study_schemas import ParticipantList
 from services.application import Actor, Submission, TrialLedger
@@ -72,9 +72,7 @@ def list_participants(request: Request, ledger: LedgerDep, actor: ActorDep,
     """Every participant you may see, with site, status and version, and the scope: the
     sites you may read and how many participants are enrolled there as of as_of."""
     sites = readable_sites(actor)
-    participants = visible_participants(ledger, sites, as_of)
-    summaries = [{"participant_id": p.id, "site_id": p.site_id, "status": status(p),
-                  "version": p.version} for p in participants]
+    summaries = participant_summaries(ledger, request.app.state.engine, sites, as_of)
     count = len(summaries)
     return {"participants": summaries,
             "scope": scope(sites, enrolled=count, covered=count, as_of=as_of),
