@@ -114,10 +114,13 @@ def baseline_scan(
     criterion: Criterion,
     treatment_start: date | None,
     cutoff: date = NO_CUTOFF,
+    read: list[Scan] | None = None,
 ) -> Scan | None:
-    """The latest baseline read on or before treatment start (untreated: on or before cutoff)."""
+    """The latest baseline read on or before treatment start (untreated: on or before cutoff);
+    `read`: the participant's scans under `criterion`, when the caller has them already."""
     limit = treatment_start if treatment_start is not None else cutoff
-    found = [s for s in scans(participant, criterion) if s.baseline and s.on <= limit]
+    found = [s for s in (read if read is not None else scans(participant, criterion))
+             if s.baseline and s.on <= limit]
     return found[-1] if found else None
 
 
@@ -152,15 +155,12 @@ def _criterion_outcome(
     participant: Participant, criterion: Criterion, vital: ParticipantOutcomes, cutoff: date
 ) -> CriterionOutcome:
     start = vital.treatment_start_on
-    baseline = baseline_scan(participant, criterion, start, cutoff)
+    read = scans(participant, criterion)
+    baseline = baseline_scan(participant, criterion, start, cutoff, read)
     followups: tuple[Scan, ...] = ()
     timepoints: tuple[TimepointResponse, ...] = ()
     if baseline is not None:
-        followups = tuple(
-            s
-            for s in scans(participant, criterion)
-            if not s.baseline and baseline.on < s.on <= cutoff
-        )
+        followups = tuple(s for s in read if not s.baseline and baseline.on < s.on <= cutoff)
         timepoints = tuple(evaluate(criterion, baseline.read, [(s.on, s.read) for s in followups]))
     evaluable = start is not None and baseline is not None and has_measurable_disease(baseline.read)
     best = None
