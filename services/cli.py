@@ -190,13 +190,11 @@ def study_cutoffs() -> None:
 def _check_signing_key(settings: Settings, engine: Any) -> None:
     """CliFailure (configuration) if stored checkpoints cannot be authenticated because the
     key is missing or unusable: a misconfiguration, not evidence of tampering."""
-    import sqlalchemy as sa
-
     from infra.ledger.checkpoints import (
         KEY_FILE_NAME,
         configured_public_key,
-        ledger_checkpoints,
         signing_key_path,
+        stored_checkpoint_count,
     )
 
     path = signing_key_path(settings)
@@ -206,9 +204,7 @@ def _check_signing_key(settings: Settings, engine: Any) -> None:
                          "the service's checkpoint key, or unset it")
     if configured_public_key(settings) is not None:  # SigningKeyError: exit 2 (FailCleanly)
         return
-    with engine.connect() as conn:
-        stored = conn.execute(sa.select(sa.func.count()).select_from(ledger_checkpoints)
-                              ).scalar_one()
+    stored = stored_checkpoint_count(engine)
     if stored:
         raise CliFailure(ExitCode.CONFIGURATION,
                          f"the store holds {stored} signed checkpoints but there is no signing "

@@ -135,6 +135,12 @@ def issue_checkpoint(engine: Engine, settings: Settings) -> Checkpoint:
     return checkpoint
 
 
+def stored_checkpoint_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(ledger_checkpoints)
+                                ).scalar_one())
+
+
 def latest_checkpoint(engine: Engine) -> Checkpoint | None:
     return _newest(engine, sa.select(ledger_checkpoints))
 

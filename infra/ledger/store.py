@@ -125,6 +125,13 @@ class LedgerStore:
             row = conn.execute(query).first()
         return _chain_row(row) if row else None
 
+    def first_recorded_at(self) -> str | None:
+        """When the ledger's first event was recorded (None: nothing recorded yet)."""
+        query = sa.select(ledger_chain.c.recorded_at).order_by(ledger_chain.c.leaf_index).limit(1)
+        with self.engine.connect() as conn:
+            first = conn.execute(query).scalar()
+        return None if first is None else str(first)
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(ledger_chain)).scalar()

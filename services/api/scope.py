@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from domain.casebook import status
 from domain.participant import Participant
 from infra.ledger.chain import format_recorded_at
-from infra.tables import ledger_chain
+from infra.ledger.store import LedgerStore
 from projections.queries import participant_list
 from services.access import Action, visible_sites
 from services.application import PARTICIPANT_TOPIC_PREFIX, Actor, TrialLedger
@@ -105,17 +104,9 @@ def scope(sites: tuple[str, ...] | None, *, enrolled: int, covered: int, as_of: 
             "enrolled": enrolled, "as_of": moment, "cutoff": cutoff, "summary": summary}
 
 
-def first_recorded_at(engine: Engine) -> str | None:
-    """When the ledger's first event was recorded (None: nothing recorded yet)."""
-    query = sa.select(ledger_chain.c.recorded_at).order_by(ledger_chain.c.leaf_index).limit(1)
-    with engine.connect() as conn:
-        first = conn.execute(query).scalar()
-    return None if first is None else str(first)
-
-
 def nothing_recorded_note(engine: Engine, as_of: str | None) -> str | None:
     """Why nothing can be shown when the ledger held nothing at `as_of`; None otherwise."""
-    first = first_recorded_at(engine)
+    first = LedgerStore(engine).first_recorded_at()
     if first is None:
         return "nothing has been recorded yet"
     if as_of is not None and as_of < first:
