@@ -21,13 +21,16 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy.engine import Connection, Engine
 
+from domain.outcome_facts import READ_TYPES, outcome_facts
 from domain.participant import Participant
 from infra.ledger.chain import format_recorded_at
 from infra.ledger.store import LedgerStore
 from projections import rows as fold
 from projections.tables import (
+    CURRENT,
     PROJECTION_TABLES,
     audit_feed,
+    participant_outcomes,
     participant_summaries,
     projection_active,
     projection_positions,
@@ -79,6 +82,8 @@ class Projector:
         self.store = LedgerStore(engine)
         self.fixed_generation = generation
         self._states: dict[str, Any] = {}
+        self._facts: dict[str, tuple[int, Any, tuple[Any, ...]]] = {}
+        """Per participant: (version, outcome facts, their row's values) after its last event."""
 
     def generation(self) -> int:
         if self.fixed_generation is not None:
@@ -104,18 +109,18 @@ class Projector:
         if not stored:
             return BatchResult(0, start)
         end = stored[-1][0]
-        states = dict(self._states)
+        states, facts = dict(self._states), dict(self._facts)
         # Rows are derived before the transaction, so it holds the store's write lock (all of
         # SQLite, the tracking rows on PostgreSQL) only for the claim and the bulk writes.
-        rows = self._batch_rows(generation, stored, states)
+        rows = self._batch_rows(generation, stored, states, facts)
         try:
             with self.engine.begin() as conn:
                 self._claim(conn, generation, start, end)
                 rows.write(conn)
         except Superseded:
-            self._states = {}
+            self._states, self._facts = {}, {}
             return BatchResult(0, start)
-        self._states = states
+        self._states, self._facts = states, facts
         return BatchResult(len(stored), end)
 
     def catch_up(self, limit: int = 500, progress: Callable[[int], None] | None = None,
@@ -164,7 +169,7 @@ class Projector:
         return before
 
     def _batch_rows(self, generation: int, stored: list[tuple[Any, ...]],
-                    states: dict[str, Any]) -> _BatchRows:
+                    states: dict[str, Any], facts: dict[str, Any]) -> _BatchRows:
         """Audit rows for every event; summaries and timelines once per participant, from its
         state after its last event in the batch (the same rows as event by event).
 
@@ -188,6 +193,8 @@ class Projector:
             states[stream_id] = event.mutate(before)
             if isinstance(event, participant_event):
                 touched[stream_id] = position
+                self._outcome_row(rows, facts, states[stream_id], position,
+                                  type(event).__name__ in READ_TYPES)
                 if type(event).__name__ in timeline_types:
                     rescanned[stream_id] = position
         rows.summarised = list(touched)
@@ -201,10 +208,29 @@ class Projector:
             for row in fold.timeline_rows(states[pid], position)]
         return rows
 
+    @staticmethod
+    def _outcome_row(rows: _BatchRows, facts: dict[str, Any], participant: Participant,
+                     position: int, reads_changed: bool) -> None:
+        """The participant's outcome facts from `position` on, as a new row, unless they are
+        what their current row already holds (then that row stays current)."""
+        pid, version = participant.id, participant.version
+        cached = facts.get(pid)
+        previous = cached[1] if cached is not None and cached[0] == version - 1 else None
+        now = outcome_facts(participant, previous, reads_changed)
+        row = fold.outcome_values(now, position)
+        values = tuple(row[name] for name in OUTCOME_VALUES)
+        facts[pid] = (version, now, values)
+        if previous is not None and cached is not None and cached[2] == values:
+            return
+        rows.outcomes.append((row["participant_id"], position, values))
+
 
 AUDIT_COLUMNS = ("generation", *fold.AUDIT_COLUMNS)
 SUMMARY_COLUMNS = tuple(c.name for c in participant_summaries.columns)
 TIMELINE_COLUMNS = tuple(c.name for c in response_timelines.columns)
+OUTCOME_VALUES = ("site_id", "enrolled_on", "settled_from", "settled", "facts")
+OUTCOME_COLUMNS = ("generation", "participant_id", "from_position", "to_position",
+                   *OUTCOME_VALUES)
 
 
 def _values(row: dict[str, Any], columns: tuple[str, ...], generation: int) -> tuple[Any, ...]:
@@ -241,12 +267,30 @@ class _BatchRows:
     summaries: list[tuple[Any, ...]] = field(default_factory=list)
     rescanned: list[str] = field(default_factory=list)
     timelines: list[tuple[Any, ...]] = field(default_factory=list)
+    outcomes: list[tuple[str, int, tuple[Any, ...]]] = field(default_factory=list)
+    """(participant, from position, values) of new `participant_outcomes` rows, in order."""
+
+    def outcome_rows(self) -> tuple[list[tuple[int, str]], list[tuple[Any, ...]]]:
+        """(position, participant) closing each participant's current stored row, and the new
+        rows, each open until the participant's next new row."""
+        closing: dict[str, int] = {}
+        following: dict[str, int] = {}
+        new: list[tuple[Any, ...]] = []
+        for pid, position, values in reversed(self.outcomes):
+            new.append((self.generation, pid, position, following.get(pid, CURRENT), *values))
+            following[pid] = position
+            closing[pid] = position
+        new.reverse()
+        return [(position, pid) for pid, position in closing.items()], new
 
     def write(self, conn: Connection) -> None:
         writer = _Writer(conn, self.generation)
         writer.insert(audit_feed, AUDIT_COLUMNS, self.audit)
         writer.replace(participant_summaries, SUMMARY_COLUMNS, self.summarised, self.summaries)
         writer.replace(response_timelines, TIMELINE_COLUMNS, self.rescanned, self.timelines)
+        closing, new = self.outcome_rows()
+        writer.close_current(closing)
+        writer.insert(participant_outcomes, OUTCOME_COLUMNS, new)
 
 
 class _Writer:
@@ -274,6 +318,17 @@ class _Writer:
             else:
                 marks = ", ".join(self.mark for _ in columns)
                 cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+
+    def close_current(self, closing: list[tuple[int, str]]) -> None:
+        """Each participant's current `participant_outcomes` row ends at the given position."""
+        if not closing:
+            return
+        mark = self.mark
+        with contextlib.closing(self._cursor()) as cursor:
+            cursor.executemany(
+                f"UPDATE participant_outcomes SET to_position = {mark} WHERE generation = {mark} "
+                f"AND participant_id = {mark} AND to_position = {CURRENT}",
+                [(position, self.generation, pid) for position, pid in closing])
 
     def replace(self, table: sa.Table, columns: tuple[str, ...], participants: list[str],
                 rows: list[tuple[Any, ...]]) -> None:

@@ -63,9 +63,28 @@ audit_feed = sa.Table(
     sa.Column("changes", sa.Text),
 )
 
+CURRENT = 2**62
+"""`participant_outcomes.to_position` of a participant's latest row: true until their next event."""
+
+participant_outcomes = sa.Table(
+    "participant_outcomes", metadata,
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("participant_id", sa.Text, primary_key=True),
+    sa.Column("from_position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("to_position", sa.BigInteger),
+    sa.Column("site_id", sa.Text),
+    sa.Column("enrolled_on", sa.Text),
+    sa.Column("settled_from", sa.Text),
+    sa.Column("settled", sa.Text),
+    sa.Column("facts", sa.Text),
+)
+"""Bitemporal: each row holds a participant's outcome facts from `from_position` (one of their
+events) until `to_position` (their next event; CURRENT while there is none)."""
+
 PROJECTION_TABLES = {
     "participant_summaries": participant_summaries,
     "response_timelines": response_timelines,
     "audit_feed": audit_feed,
+    "participant_outcomes": participant_outcomes,
 }
 """Each projection's name is its table's name; every table is keyed by generation first."""

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from domain.errors import FieldProblem, InvalidEntry
-from domain.outcomes import study_endpoints, study_safety
 from domain.protocol import CRITERIA, Criterion
 from infra.ledger.chain import parse_recorded_at
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
-from services.api.scope import empty_state, readable_sites, scope, visible_participants, where
+from services.api.scope import empty_state, readable_sites, scope, where
 from services.api.study_schemas import EndpointsOut, SafetyOut
+from services.study_outcomes import ParticipantOutcomes, endpoints, safety, study_outcomes
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
@@ -67,6 +67,13 @@ def _moment(as_of: str | None) -> datetime:
     return parse_recorded_at(as_of) if as_of is not None else datetime.now(UTC)
 
 
+def visible_outcomes(request: Request, ledger: LedgerDep, sites: tuple[str, ...] | None,
+                     as_of: str | None) -> list[ParticipantOutcomes]:
+    """The outcomes of the participants enrolled as of `as_of` at `sites` (None: every site),
+    from the outcome read model."""
+    return study_outcomes(ledger, request.app.state.engine, sites, as_of)
+
+
 @router.get("/endpoints", response_model=EndpointsOut)
 def read_endpoints(request: Request, ledger: LedgerDep, actor: ActorDep, criteria: CriteriaDep,
                    cutoff: Cutoff = None, as_of: AsOfDep = None) -> dict[str, Any]:
@@ -74,9 +81,9 @@ def read_endpoints(request: Request, ledger: LedgerDep, actor: ActorDep, criteri
     over the participants enrolled by the cutoff at the sites you may read (`scope`)."""
     moment = _moment(as_of)
     sites = readable_sites(actor)
-    participants = visible_participants(ledger, sites, as_of)
+    participants = visible_outcomes(request, ledger, sites, as_of)
     day = cutoff or moment.date()
-    report = study_endpoints(participants, criteria, day, moment)
+    report = endpoints(participants, criteria, day, moment)
     covered = report["population"]["enrolled"]
     answered = scope(sites, enrolled=len(participants), covered=covered, as_of=report["as_of"],
                      cutoff=day, which="those enrolled by the cutoff")
@@ -93,9 +100,9 @@ def read_safety(request: Request, ledger: LedgerDep, actor: ActorDep, cutoff: Cu
     the participants treated by the cutoff at the sites you may read (`scope`)."""
     moment = _moment(as_of)
     sites = readable_sites(actor)
-    participants = visible_participants(ledger, sites, as_of)
+    participants = visible_outcomes(request, ledger, sites, as_of)
     day = cutoff or moment.date()
-    report = study_safety(participants, day, moment)
+    report = safety(participants, day, moment)
     treated = report["treated"]
     answered = scope(sites, enrolled=len(participants), covered=treated, as_of=report["as_of"],
                      cutoff=day, which="those treated by the cutoff")

@@ -1,0 +1,123 @@
+"""Every participant's outcomes at a recorded time, for the study-wide reads: endpoints, safety,
+survival curves.
+
+Served from the `participant_outcomes` read model: one select of the rows true at the asked
+recorded time, and per participant either the summary stored for cutoffs past their last
+dated entry or a small fold of their stored facts (domain/outcome_facts.py). Participants the
+projector has not reached yet are folded from the log, so the answer is the same as folding
+everyone (tests/integration/test_outcome_reads.py holds the two equal at random times and
+cutoffs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from domain.analysis.endpoints import ParticipantSummary, endpoints_report, rfc3339
+from domain.analysis.safety import AdverseEventRecord, safety_report
+from domain.outcome_facts import (
+    OutcomeFacts,
+    adverse_events_at,
+    facts_from_document,
+    outcome_facts,
+    summary_at,
+    summary_from_document,
+)
+from domain.protocol import CRITERIA, Criterion
+from projections.outcome_rows import outcome_rows
+from services.application import PARTICIPANT_TOPIC_PREFIX, TrialLedger
+
+REPLACED = "\ufffd"  # what domain.text.storable puts in place of text a store cannot hold
+
+
+class ParticipantOutcomes:
+    """One participant's outcomes at a recorded time, at any clinical cutoff."""
+
+    __slots__ = ("participant_id", "site_id", "enrolled_on", "settled_from", "_settled",
+                 "_facts_text", "_facts")
+
+    def __init__(self, participant_id: str, site_id: str, enrolled_on: date,
+                 settled_from: date, settled: str | None = None, facts_text: str | None = None,
+                 facts: OutcomeFacts | None = None) -> None:
+        self.participant_id, self.site_id = participant_id, site_id
+        self.enrolled_on, self.settled_from = enrolled_on, settled_from
+        self._settled: Any = settled
+        self._facts_text, self._facts = facts_text, facts
+
+    @classmethod
+    def of(cls, facts: OutcomeFacts) -> ParticipantOutcomes:
+        return cls(facts.participant_id, facts.site_id, facts.enrolled_on, facts.settled_from,
+                   facts=facts)
+
+    @property
+    def facts(self) -> OutcomeFacts:
+        if self._facts is None:
+            self._facts = facts_from_document(
+                self.participant_id, self.site_id, self.enrolled_on, self.settled_from,
+                json.loads(self._facts_text or "{}"))
+        return self._facts
+
+    def summary(self, criterion: Criterion, cutoff: date) -> ParticipantSummary:
+        if cutoff >= self.settled_from and self._settled is not None:
+            if isinstance(self._settled, str):
+                self._settled = json.loads(self._settled)
+            return summary_from_document(self._settled[criterion])
+        return summary_at(self.facts, criterion, cutoff)
+
+    def treated_by(self, cutoff: date) -> date | None:
+        return self.facts.started_by(cutoff)
+
+    def adverse_events(self, cutoff: date) -> list[AdverseEventRecord]:
+        return adverse_events_at(self.facts, cutoff)
+
+
+def study_outcomes(ledger: TrialLedger, engine: Engine, sites: tuple[str, ...] | None,
+                   as_of: str | None) -> list[ParticipantOutcomes]:
+    """The participants enrolled as of `as_of` (None: now) at `sites` (None: every site), in
+    id order."""
+    found = outcome_rows(engine, PARTICIPANT_TOPIC_PREFIX, as_of, sites)
+    if found is None or any(REPLACED in str(row[0]) or REPLACED in str(row[1])
+                            for row in found.rows):
+        # Rebuilds kept switching generations, or a row holds text made storable: fold all.
+        return _folded(ledger, [pid for pid, _ in ledger.participant_ids(as_of=as_of)], sites,
+                       as_of)
+    chosen = [ParticipantOutcomes(str(pid), str(site), date.fromisoformat(enrolled),
+                                  date.fromisoformat(settled_from), settled, facts)
+              for pid, site, enrolled, settled_from, settled, facts in found.rows]
+    chosen += _folded(ledger, found.changed, sites, as_of)
+    return sorted(chosen, key=lambda p: p.participant_id)
+
+
+def _folded(ledger: TrialLedger, ids: Sequence[str], sites: tuple[str, ...] | None,
+            as_of: str | None) -> list[ParticipantOutcomes]:
+    chosen = []
+    for pid in ids:
+        participant = ledger.participant(pid, as_of=as_of)
+        if sites is None or participant.site_id in sites:
+            chosen.append(ParticipantOutcomes.of(outcome_facts(participant)))
+    return chosen
+
+
+def endpoints(outcomes: Sequence[ParticipantOutcomes], criterion: Criterion, cutoff: date,
+              as_of: datetime) -> dict[str, Any]:
+    """The docs/api.md endpoints body; participants enrolled after the cutoff are not yet in it."""
+    if criterion not in CRITERIA:
+        raise ValueError(f"unknown criterion {criterion!r}; use one of {', '.join(CRITERIA)}")
+    summaries = [o.summary(criterion, cutoff) for o in outcomes if o.enrolled_on <= cutoff]
+    return endpoints_report(summaries, criteria=criterion, cutoff=cutoff, as_of=as_of)
+
+
+def safety(outcomes: Sequence[ParticipantOutcomes], cutoff: date,
+           as_of: datetime | None = None) -> dict[str, Any]:
+    """Treatment-emergent AE tables over the participants treated by the cutoff."""
+    starts = {o.participant_id: start for o in outcomes
+              if (start := o.treated_by(cutoff)) is not None}
+    records = [record for o in outcomes for record in o.adverse_events(cutoff)]
+    report = safety_report(records, starts, cutoff=cutoff)
+    return {"cutoff": cutoff.isoformat(), "as_of": None if as_of is None else rfc3339(as_of),
+            **report.to_dict()}
