@@ -9,6 +9,7 @@ so an answer is exact whatever the projector's lag. Nothing here writes.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from infra.tables import ledger_chain
 from projections.runner import active_generation
-from projections.tables import participant_outcomes, projection_positions
+from projections.tables import projection_positions
 
 ATTEMPTS = 5
 
@@ -29,21 +30,31 @@ AND EXISTS (SELECT 1 FROM stored_events s WHERE s.originator_id = c.stream_id
 """
 
 
+FEW = 200
+"""Up to this many rows' payloads are fetched by key; more, with one select of them all."""
+
+
 @dataclass(frozen=True)
 class OutcomeRows:
+    generation: int
     rows: list[tuple[Any, ...]]
-    """(participant_id, site_id, enrolled_on, settled_from, settled, facts) of each participant
+    """(participant_id, from_position, site_id, enrolled_on, settled_from) of each participant
     the read model holds at the position, except those in `changed`."""
+    payloads: dict[tuple[str, int], tuple[str, str]]
+    """(settled, facts) by (participant_id, from_position), for the rows not in `have`."""
     changed: list[str]
     """Participants with events the read model does not hold yet (fold them from the log)."""
 
 
 def outcome_rows(engine: Engine, topic_prefix: str, as_of: str | None,
-                 sites: tuple[str, ...] | None = None) -> OutcomeRows | None:
-    """The participants' outcome rows as of `as_of` (None: now) at `sites` (None: all).
+                 sites: tuple[str, ...] | None = None,
+                 have: Container[tuple[int, str, int]] = ()) -> OutcomeRows | None:
+    """The participants' outcome rows as of `as_of` (None: now) at `sites` (None: all), with
+    the payloads of those whose (generation, participant, from_position) is not in `have`
+    (rows never change what they hold, so a caller may keep what it decoded before).
     None if a rebuild kept switching generations meanwhile."""
-    cols = participant_outcomes.c
     with engine.connect() as conn:
+        postgres = conn.dialect.name == "postgresql"
         for _ in range(ATTEMPTS):
             generation = active_generation(conn)
             projected = int(conn.execute(sa.select(projection_positions.c.position).where(
@@ -58,14 +69,38 @@ def outcome_rows(engine: Engine, topic_prefix: str, as_of: str | None,
             at = min(projected, upto)
             changed = sorted(str(s) for s in conn.execute(sa.text(CHANGED_SQL), {
                 "after": at, "upto": upto, "prefix": topic_prefix + "%"}).scalars())
-            query = sa.select(cols.participant_id, cols.site_id, cols.enrolled_on,
-                              cols.settled_from, cols.settled, cols.facts).where(
-                cols.generation == generation, cols.from_position <= at, cols.to_position > at)
-            if sites is not None:
-                query = query.where(cols.site_id.in_(sites))
             skip = set(changed)
-            rows = [tuple(r) for r in conn.execute(query) if r[0] not in skip]
-            if active_generation(conn) == generation:
-                return OutcomeRows(rows, changed)
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                mark = "%s" if postgres else "?"
+                where = (f"WHERE generation = {mark} AND to_position > {mark} "
+                         f"AND from_position <= {mark}")
+                cursor.execute(f"SELECT participant_id, from_position, site_id, enrolled_on, "
+                               f"settled_from FROM participant_outcomes {where}",
+                               (generation, at, at))
+                rows = [row for row in cursor.fetchall() if row[0] not in skip
+                        and (sites is None or row[2] in sites)]
+                missing = [(row[0], row[1]) for row in rows
+                           if (generation, row[0], row[1]) not in have]
+                payloads: dict[tuple[str, int], tuple[str, str]] = {}
+                if len(missing) > FEW:
+                    cursor.execute(f"SELECT participant_id, from_position, settled, facts "
+                                   f"FROM participant_outcomes {where}", (generation, at, at))
+                    wanted = set(missing)
+                    payloads = {(r[0], r[1]): (r[2], r[3]) for r in cursor.fetchall()
+                                if (r[0], r[1]) in wanted}
+                else:
+                    for pid, start in missing:
+                        cursor.execute(
+                            f"SELECT settled, facts FROM participant_outcomes WHERE "
+                            f"generation = {mark} AND participant_id = {mark} "
+                            f"AND from_position = {mark}", (generation, pid, start))
+                        found = cursor.fetchone()
+                        if found is not None:
+                            payloads[(pid, start)] = (found[0], found[1])
+            finally:
+                cursor.close()
+            if active_generation(conn) == generation and len(payloads) == len(missing):
+                return OutcomeRows(generation, rows, payloads, changed)
             conn.rollback()
     return None

@@ -12,6 +12,9 @@ cutoffs).
 from __future__ import annotations
 
 import json
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -39,7 +42,7 @@ class ParticipantOutcomes:
     """One participant's outcomes at a recorded time, at any clinical cutoff."""
 
     __slots__ = ("participant_id", "site_id", "enrolled_on", "settled_from", "_settled",
-                 "_facts_text", "_facts")
+                 "_facts_text", "_facts", "_summaries")
 
     def __init__(self, participant_id: str, site_id: str, enrolled_on: date,
                  settled_from: date, settled: str | None = None, facts_text: str | None = None,
@@ -48,6 +51,7 @@ class ParticipantOutcomes:
         self.enrolled_on, self.settled_from = enrolled_on, settled_from
         self._settled: Any = settled
         self._facts_text, self._facts = facts_text, facts
+        self._summaries: dict[Criterion, ParticipantSummary] = {}
 
     @classmethod
     def of(cls, facts: OutcomeFacts) -> ParticipantOutcomes:
@@ -63,11 +67,18 @@ class ParticipantOutcomes:
         return self._facts
 
     def summary(self, criterion: Criterion, cutoff: date) -> ParticipantSummary:
-        if cutoff >= self.settled_from and self._settled is not None:
-            if isinstance(self._settled, str):
-                self._settled = json.loads(self._settled)
-            return summary_from_document(self._settled[criterion])
-        return summary_at(self.facts, criterion, cutoff)
+        if cutoff < self.settled_from:
+            return summary_at(self.facts, criterion, cutoff)
+        found = self._summaries.get(criterion)
+        if found is None:
+            if self._settled is None:
+                found = summary_at(self.facts, criterion, self.settled_from)
+            else:
+                if isinstance(self._settled, str):
+                    self._settled = json.loads(self._settled)
+                found = summary_from_document(self._settled[criterion])
+            self._summaries[criterion] = found
+        return found
 
     def treated_by(self, cutoff: date) -> date | None:
         return self.facts.started_by(cutoff)
@@ -80,17 +91,61 @@ def study_outcomes(ledger: TrialLedger, engine: Engine, sites: tuple[str, ...] |
                    as_of: str | None) -> list[ParticipantOutcomes]:
     """The participants enrolled as of `as_of` (None: now) at `sites` (None: every site), in
     id order."""
-    found = outcome_rows(engine, PARTICIPANT_TOPIC_PREFIX, as_of, sites)
-    if found is None or any(REPLACED in str(row[0]) or REPLACED in str(row[1])
+    decoded = _decoded(engine)
+    found = outcome_rows(engine, PARTICIPANT_TOPIC_PREFIX, as_of, sites, decoded)
+    if found is None or any(REPLACED in str(row[0]) or REPLACED in str(row[2])
                             for row in found.rows):
         # Rebuilds kept switching generations, or a row holds text made storable: fold all.
         return _folded(ledger, [pid for pid, _ in ledger.participant_ids(as_of=as_of)], sites,
                        as_of)
-    chosen = [ParticipantOutcomes(str(pid), str(site), date.fromisoformat(enrolled),
-                                  date.fromisoformat(settled_from), settled, facts)
-              for pid, site, enrolled, settled_from, settled, facts in found.rows]
+    chosen = []
+    for pid, start, site, enrolled, settled_from in found.rows:
+        key = (found.generation, pid, start)
+        outcome = decoded.get(key)
+        if outcome is None:
+            settled, facts = found.payloads[(pid, start)]
+            outcome = ParticipantOutcomes(str(pid), str(site), date.fromisoformat(enrolled),
+                                          date.fromisoformat(settled_from), settled, facts)
+            decoded.put(key, outcome)
+        chosen.append(outcome)
     chosen += _folded(ledger, found.changed, sites, as_of)
     return sorted(chosen, key=lambda p: p.participant_id)
+
+
+class _Decoded:
+    """Outcome rows already decoded, by (generation, participant, from_position): a row never
+    changes what it holds, so a later read takes it as decoded before (least recently used
+    first out)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._rows: OrderedDict[tuple[int, str, int], ParticipantOutcomes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def get(self, key: tuple[int, str, int]) -> ParticipantOutcomes | None:
+        return self._rows.get(key)
+
+    def put(self, key: tuple[int, str, int], outcome: ParticipantOutcomes) -> None:
+        with self._lock:
+            self._rows[key] = outcome
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+
+
+DECODED_ROWS = 20_000
+_DECODED: weakref.WeakKeyDictionary[Engine, _Decoded] = weakref.WeakKeyDictionary()
+_DECODED_LOCK = threading.Lock()
+
+
+def _decoded(engine: Engine) -> _Decoded:
+    with _DECODED_LOCK:
+        found = _DECODED.get(engine)
+        if found is None:
+            found = _DECODED[engine] = _Decoded(DECODED_ROWS)
+        return found
 
 
 def _folded(ledger: TrialLedger, ids: Sequence[str], sites: tuple[str, ...] | None,

@@ -65,8 +65,8 @@ def pointwise_bands(
             interval = sf.confidence_interval(confidence_level, method=_SCIPY_METHOD[transform])
         low, high = interval.low.probabilities, interval.high.probabilities
     return [
-        _interval(float(s), float(lo), float(hi))
-        for s, lo, hi in zip(survival, low, high, strict=True)
+        _interval(s, lo, hi)
+        for s, lo, hi in zip(survival.tolist(), low.tolist(), high.tolist(), strict=True)
     ]
 
 

@@ -74,12 +74,14 @@ def fit_kaplan_meier(
     deaths = past - first
     greenwood = greenwood_sums(at_risk, deaths)
     bands = pointwise_bands(sf, greenwood, transform, confidence_level)
-    rows = zip(distinct, at_risk, deaths, sf.probabilities, greenwood, bands, strict=True)
-    steps = tuple(
-        KaplanMeierStep(float(t), int(n), int(d), float(s), float(g), band)
-        for t, n, d, s, g, band in rows
-        if d > 0
-    )
+    # Steps are the times with an event; columns go to Python values in one call each.
+    with_event = deaths > 0
+    rows = zip(distinct[with_event].tolist(), at_risk[with_event].tolist(),
+               deaths[with_event].tolist(), sf.probabilities[with_event].tolist(),
+               greenwood[with_event].tolist(),
+               [band for band, kept in zip(bands, with_event.tolist(), strict=True) if kept],
+               strict=True)
+    steps = tuple(KaplanMeierStep(t, n, d, s, g, band) for t, n, d, s, g, band in rows)
     return KaplanMeierCurve(
         steps=steps,
         subjects=int(times.size),

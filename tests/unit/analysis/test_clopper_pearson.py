@@ -46,3 +46,16 @@ def test_empty_denominator_has_no_rate_and_no_interval() -> None:
 def test_rejects_impossible_counts(count: int, n: int) -> None:
     with pytest.raises(ValueError, match="0 <= count <= n"):
         clopper_pearson(count, n)
+
+
+def test_equals_scipys_root_finding_exact_interval_for_every_count() -> None:
+    """The beta-quantile form is the interval binomtest's exact method finds by root-finding."""
+    from scipy.stats import binomtest
+
+    for n in (*range(1, 41), 57, 100, 163, 250, 1000):
+        for count in sorted({*range(0, n + 1, max(1, n // 40)), n}):
+            expected = binomtest(count, n).proportion_ci(confidence_level=0.95, method="exact")
+            got = clopper_pearson(count, n).ci95
+            assert got is not None
+            assert abs(got[0] - expected.low) < 1e-9 and abs(got[1] - expected.high) < 1e-9, (
+                count, n, got, expected)
