@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.participant import RECORD_KEEPING_TYPES, Entry, Participant
+from domain.entries import Entry
+from domain.participant import RECORD_KEEPING_TYPES, Participant
 
 Change = dict[str, Any]
 

@@ -15,25 +15,27 @@ derived once and stored beside the facts, so a read at such a cutoff only decode
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
+from domain.adverse_events import adverse_event_records
 from domain.analysis.endpoints import ParticipantSummary
 from domain.analysis.safety import AdverseEventRecord
 from domain.analysis.time_to_event import (
     AdequateRead,
     ParticipantOutcomes,
-    TimeToEvent,
     duration_of_response,
     overall_survival,
     progression_free_survival,
 )
 from domain.casebook import TREATMENT_TYPES
-from domain.outcomes import adverse_event_records, baseline_scan, scans
-from domain.participant import Participant
+from domain.events import ADMINISTRATIVE_TYPES
+from domain.participant import RECORD_KEEPING_TYPES, Participant
+from domain.participant_outcome import Scan, baseline_scan, entry_read, scans
 from domain.protocol import CRITERIA, Criterion
 from domain.response import Response, best_overall_response, evaluate, has_measurable_disease
+from domain.response.timepoint import Evaluation, assess_next, evaluation
 
 AE_TYPES = ("AdverseEventReported", "AdverseEventUpdated", "DoseModified")
 
@@ -71,6 +73,9 @@ class CriterionFacts:
     evaluable: bool
     """A baseline read with measurable disease (evaluable once treated)."""
     followups: tuple[FollowUp, ...]
+    baseline: Scan | None = field(default=None, compare=False, repr=False)
+    evaluation: Evaluation | None = field(default=None, compare=False, repr=False)
+    """How the facts were derived, for assessing one more read (`next_facts`); not stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,16 +113,9 @@ class OutcomeFacts:
         return start if start is not None and start <= cutoff else None
 
 
-READ_TYPES = frozenset({"TumorAssessed", "EntryCorrected", "EntryVoided"})
-"""Entries after which a criterion's reads may differ (besides a new treatment start)."""
-
-
-def outcome_facts(participant: Participant, previous: OutcomeFacts | None = None,
-                  reads_changed: bool = True) -> OutcomeFacts:
+def outcome_facts(participant: Participant) -> OutcomeFacts:
     """Everything `summary_at` and `adverse_events_at` need, from all of the participant's
-    effective entries. `previous`: the facts before the latest entry; when that entry changed
-    no read (`reads_changed` false) and not the treatment start, their reads are kept as they
-    are rather than derived again."""
+    effective entries (`next_facts` gives the same from the facts before one more event)."""
     effective = participant.effective_entries()
     starts, therapy, events = [], [], []
     alive: date | None = None
@@ -135,10 +133,7 @@ def outcome_facts(participant: Participant, previous: OutcomeFacts | None = None
         elif kind in AE_TYPES:
             events.append(AdverseEventFact(kind, on, entry.version, dict(entry.data)))
     start = min(starts, default=None)
-    if previous is not None and not reads_changed and previous.treatment_start_on == start:
-        criteria = previous.criteria
-    else:
-        criteria = {c: _criterion_facts(participant, c, start) for c in CRITERIA}
+    criteria = {c: _criterion_facts(participant, c, start) for c in CRITERIA}
     return OutcomeFacts(
         participant_id=participant.id,
         site_id=participant.site_id,
@@ -153,6 +148,94 @@ def outcome_facts(participant: Participant, previous: OutcomeFacts | None = None
     )
 
 
+def next_facts(previous: OutcomeFacts, participant: Participant, event_type: str,
+               event_id: str) -> OutcomeFacts:
+    """The facts after one more event of the participant, from `previous` (the facts just
+    before it) where that is exact: a new entry adds its date, start, death, therapy or AE to
+    them; an event that is not a clinical entry (a signature, a lock, a transfer) changes at
+    most the site. A correction or a void may change any entry, so it derives everything."""
+    entry = participant.entries.get(event_id)
+    if event_type in REDERIVE_TYPES or entry is None:
+        return outcome_facts(participant)
+    if (entry.voided_by is not None or entry.type in ADMINISTRATIVE_TYPES
+            or entry.type in RECORD_KEEPING_TYPES):
+        if participant.site_id == previous.site_id:
+            return previous
+        return replace(previous, site_id=participant.site_id)
+    kind, on = entry.type, entry.occurred_on
+    died, alive = previous.died_on, previous.last_known_alive_on
+    start, therapy = previous.treatment_start_on, previous.therapy_dates
+    events = previous.adverse_events
+    if kind == "ParticipantDied":
+        died = on if died is None else died
+    elif alive is None or on > alive:
+        alive = on
+    if kind in TREATMENT_TYPES:
+        start = on if start is None or on < start else start
+    elif kind == "AnticancerTherapyStarted":
+        therapy = tuple(sorted((*therapy, on)))
+    elif kind in AE_TYPES:
+        events = (*events, AdverseEventFact(kind, on, entry.version, dict(entry.data)))
+    criteria = previous.criteria
+    if start != previous.treatment_start_on or (kind == "TumorAssessed"
+                                                and entry.data["baseline"]):
+        criteria = {c: _criterion_facts(participant, c, start) for c in CRITERIA}
+    elif kind == "TumorAssessed":
+        criteria = {c: _with_read(participant, c, start, found, entry)
+                    if c in entry.data["reads"] else found
+                    for c, found in previous.criteria.items()}
+    return replace(previous, site_id=participant.site_id, treatment_start_on=start,
+                   died_on=died, last_known_alive_on=alive, therapy_dates=therapy,
+                   criteria=criteria, adverse_events=events,
+                   settled_from=max(previous.settled_from, on + timedelta(days=1)))
+
+
+REDERIVE_TYPES = frozenset({"ParticipantEnrolled", "EntryCorrected", "EntryVoided"})
+"""Events after which the facts are derived from every entry again."""
+
+
+def settled_summaries(facts: OutcomeFacts, previous: OutcomeFacts | None = None,
+                      before: dict[Criterion, ParticipantSummary] | None = None
+                      ) -> dict[Criterion, ParticipantSummary]:
+    """Each criterion's summary at `facts.settled_from` (and every later cutoff). `before`: the
+    summaries of `previous`; when only the last known alive date and `settled_from` moved,
+    only OS can differ, and only OS is derived again."""
+    if (previous is not None and before is not None and facts.criteria is previous.criteria
+            and facts.treatment_start_on == previous.treatment_start_on
+            and facts.died_on == previous.died_on
+            and facts.therapy_dates == previous.therapy_dates):
+        day = facts.settled_from
+        os = overall_survival(ParticipantOutcomes(facts.started_by(day), (), facts.died_on,
+                                                  facts.last_known_alive_on,
+                                                  facts.therapy_by(day)), day)
+        return {c: summary if summary.os == os else replace(summary, os=os)
+                for c, summary in before.items()}
+    return {c: summary_at(facts, c, facts.settled_from) for c in CRITERIA}
+
+
+def _with_read(participant: Participant, criterion: Criterion, start: date | None,
+               before: CriterionFacts, entry: Any) -> CriterionFacts:
+    """The criterion's facts after one more follow-up read (`entry`, not a baseline), from
+    those before it: unchanged when it cannot count (not treated, no baseline, dated on or
+    before the baseline), one more response when it is dated after every follow-up and
+    back-dates nothing, else derived again."""
+    baseline = before.baseline
+    if start is None or baseline is None and before.evaluation is None:
+        return before
+    if baseline is None or before.evaluation is None:
+        return _criterion_facts(participant, criterion, start)
+    if entry.occurred_on <= baseline.on:
+        return before
+    after = assess_next(criterion, baseline.read, before.evaluation, entry.occurred_on,
+                        entry_read(entry, criterion))
+    if after is None:
+        return _criterion_facts(participant, criterion, start)
+    point = after.points[-1]
+    return CriterionFacts(before.evaluable,
+                          (*before.followups, FollowUp(point.on, ((point.on, point.overall),))),
+                          baseline, after)
+
+
 def _criterion_facts(participant: Participant, criterion: Criterion, start: date | None
                      ) -> CriterionFacts:
     if start is None:
@@ -160,9 +243,10 @@ def _criterion_facts(participant: Participant, criterion: Criterion, start: date
     read = scans(participant, criterion)
     baseline = baseline_scan(participant, criterion, start, read=read)
     if baseline is None:
-        return CriterionFacts(False, ())
+        return CriterionFacts(False, (), None, None)
     followups = [s for s in read if not s.baseline and baseline.on < s.on]
-    points = evaluate(criterion, baseline.read, [(s.on, s.read) for s in followups])
+    evaluated = evaluation(criterion, baseline.read, [(s.on, s.read) for s in followups])
+    points = evaluated.points
     known = [[(point.on, point.overall)] for point in points]
     if any(point.backdated for point in points):
         # A read's response can change once a later read qualifies a new lesion: evaluate as
@@ -177,6 +261,8 @@ def _criterion_facts(participant: Participant, criterion: Criterion, start: date
     return CriterionFacts(
         evaluable=has_measurable_disease(baseline.read),
         followups=tuple(FollowUp(p.on, tuple(k)) for p, k in zip(points, known, strict=True)),
+        baseline=baseline,
+        evaluation=evaluated,
     )
 
 
@@ -233,75 +319,3 @@ class _Entry:
     occurred_on: date
     version: int
     data: dict[str, Any]
-
-
-# -- stored form -------------------------------------------------------------------------------
-
-def facts_document(facts: OutcomeFacts) -> dict[str, Any]:
-    """The facts as JSON-ready values (the read model's `facts` column)."""
-    return {
-        "start": _iso(facts.treatment_start_on),
-        "died": _iso(facts.died_on),
-        "alive": _iso(facts.last_known_alive_on),
-        "therapy": [d.isoformat() for d in facts.therapy_dates],
-        "criteria": {c: {"evaluable": f.evaluable,
-                         "followups": [[u.on.isoformat(),
-                                        [[k.isoformat(), r.value] for k, r in u.known]]
-                                       for u in f.followups]}
-                     for c, f in facts.criteria.items()},
-        "ae": [[a.type, a.on.isoformat(), a.version, a.data] for a in facts.adverse_events],
-    }
-
-
-def facts_from_document(participant_id: str, site_id: str, enrolled_on: date,
-                        settled_from: date, doc: dict[str, Any]) -> OutcomeFacts:
-    return OutcomeFacts(
-        participant_id=participant_id,
-        site_id=site_id,
-        enrolled_on=enrolled_on,
-        treatment_start_on=_day(doc["start"]),
-        died_on=_day(doc["died"]),
-        last_known_alive_on=_day(doc["alive"]),
-        therapy_dates=tuple(date.fromisoformat(d) for d in doc["therapy"]),
-        criteria={c: CriterionFacts(
-            evaluable=bool(f["evaluable"]),
-            followups=tuple(FollowUp(date.fromisoformat(on), tuple(
-                (date.fromisoformat(k), Response(r)) for k, r in known))
-                for on, known in f["followups"]))
-            for c, f in doc["criteria"].items()},
-        adverse_events=tuple(AdverseEventFact(t, date.fromisoformat(on), int(v), dict(data))
-                             for t, on, v, data in doc["ae"]),
-        settled_from=settled_from,
-    )
-
-
-def settled_document(facts: OutcomeFacts) -> dict[str, Any]:
-    """Each criterion's summary at `settled_from` (the read model's `settled` column)."""
-    return {c: summary_document(summary_at(facts, c, facts.settled_from)) for c in CRITERIA}
-
-
-def summary_document(summary: ParticipantSummary) -> list[Any]:
-    return [summary.treated, summary.evaluable, summary.best_overall_response,
-            _time(summary.os), _time(summary.pfs), _time(summary.dor)]
-
-
-def summary_from_document(doc: list[Any]) -> ParticipantSummary:
-    treated, evaluable, best, os, pfs, dor = doc
-    return ParticipantSummary(treated=treated, evaluable=evaluable, best_overall_response=best,
-                              os=_tte(os), pfs=_tte(pfs), dor=_tte(dor))
-
-
-def _time(value: TimeToEvent | None) -> list[Any] | None:
-    return None if value is None else [value.days, value.event, value.censor_reason]
-
-
-def _tte(value: list[Any] | None) -> TimeToEvent | None:
-    return None if value is None else TimeToEvent(int(value[0]), bool(value[1]), value[2])
-
-
-def _iso(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _day(value: str | None) -> date | None:
-    return None if value is None else date.fromisoformat(value)

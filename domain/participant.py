@@ -8,77 +8,72 @@ the effective view.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
+from domain import rules
+from domain.entries import Entry, NewEntry
 from domain.errors import RuleViolation
-from domain.events import ADMINISTRATIVE_TYPES, CATALOGUE, Payload
+from domain.events import ADMINISTRATIVE_TYPES, CATALOGUE
 from domain.ledger_event import Author, LedgerEvent
 from domain.locks import RecordLock
 from domain.signature import Signature
+
+__all__ = ["RECORD_KEEPING_TYPES", "NewEntry", "Participant"]
+"""NewEntry (defined below the rules, in domain.entries) is what the aggregate's commands take."""
 
 RECORD_KEEPING_TYPES = frozenset({"CasebookSigned", "ParticipantLocked", "ParticipantUnlocked",
                                   "ParticipantTransferred"})
 """Events about the record, not the patient: not postable, never corrected, never signed over."""
 
 
-@dataclass
-class Entry:
-    """One clinical entry as currently effective (corrections applied, voids marked)."""
+class CorrectionData(TypedDict):
+    """EntryCorrected's data (version 2): the entry it corrects, that entry's data whole, and
+    its new clinical date or None to keep it."""
 
-    event_id: str
-    type: str
-    version: int
-    occurred_on: date
+    corrects: str
     data: dict[str, Any]
-    reason: str | None
-    actor: str
-    role: str
-    corrected_by: list[str] = field(default_factory=list)
-    voided_by: str | None = None
+    occurred_on: str | None
 
 
-@dataclass(frozen=True)
-class NewEntry:
-    """A validated submission, ready to be checked against history and recorded."""
+class VoidData(TypedDict):
+    voids: str
 
-    event_id: str
-    type: str
-    occurred_on: date
-    data: Payload
-    reason: str | None
-    actor: str
-    role: str
-    client_request_id: str | None = None
 
-    def event_fields(self, site_id: str | None) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "occurred_on": self.occurred_on.isoformat(),
-            "data": self.data.model_dump(mode="json", exclude_none=False),
-            "reason": self.reason,
-            "actor": self.actor,
-            "role": self.role,
-            "site_id": site_id,
-            "client_request_id": self.client_request_id,
-        }
+class SignatureData(TypedDict):
+    signer: str
+    full_name: str
+    meaning: str
+    covers_version: int
+    covers_hash: str
+
+
+class TransferData(TypedDict):
+    from_site: str
+    to_site: str
 
 
 class Participant(BaseAggregate[str]):
     """A trial participant's casebook, as the fold of their events."""
 
     class Event(LedgerEvent):
+        """Every event of the stream; a clinical entry (a dose, a scan, an AE, a death, ...)
+        applies as itself: recorded, and every standing signature invalidated."""
+
         occurred_on: str
-        data: dict[str, Any]
+        data: Mapping[str, Any]
 
         def apply(self, aggregate: Participant) -> None:
-            aggregate.apply_entry(self)
+            aggregate.apply_clinical(self)
 
     class ParticipantEnrolled(Event, CanInitAggregate[str]):
         originator_topic: str
+
+        def apply(self, aggregate: Participant) -> None:
+            aggregate.apply_enrolled(self)
 
     class DoseAdministered(Event):
         pass
@@ -119,26 +114,45 @@ class Participant(BaseAggregate[str]):
         date; its upcast says so explicitly, so old corrections fold exactly as they did."""
 
         class_version = 2
+        data: CorrectionData
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["data"] = {**state["data"], "occurred_on": state["occurred_on"]}
 
+        def apply(self, aggregate: Participant) -> None:
+            aggregate.apply_corrected(self)
+
     class EntryVoided(Event):
-        pass
+        data: VoidData
+
+        def apply(self, aggregate: Participant) -> None:
+            aggregate.apply_voided(self)
 
     class CasebookSigned(Event):
         """data: signer, full_name, meaning, covers_version, covers_hash."""
 
+        data: SignatureData
+
+        def apply(self, aggregate: Participant) -> None:
+            aggregate.apply_signed(self)
+
     class ParticipantLocked(Event):
-        pass
+        def apply(self, aggregate: Participant) -> None:
+            aggregate.apply_locked(self)
 
     class ParticipantUnlocked(Event):
-        pass
+        def apply(self, aggregate: Participant) -> None:
+            aggregate.apply_unlocked(self)
 
     class ParticipantTransferred(Event):
         """data: from_site, to_site. A data manager's move of the participant's care to
         another site (the enrolment's site is history and stays as entered)."""
+
+        data: TransferData
+
+        def apply(self, aggregate: Participant) -> None:
+            aggregate.apply_transferred(self)
 
     @classmethod
     def event_class(cls, type_name: str) -> type[Participant.Event]:
@@ -150,8 +164,6 @@ class Participant(BaseAggregate[str]):
     @classmethod
     def enroll(cls, participant_id: str, entry: NewEntry, *, today: date) -> Participant:
         """Start a participant's stream with their enrollment."""
-        from domain import rules
-
         rules.check_enrollment(entry, today=today)
         site_id = str(entry.data.model_dump()["site_id"])
         return cls._create(
@@ -159,11 +171,10 @@ class Participant(BaseAggregate[str]):
         )
 
     def record(self, entry: NewEntry, *, today: date) -> None:
-        """Record any later entry, after the rules have accepted it."""
-        from domain import rules
-
+        """Record any later entry, after the rules have accepted it and the history it makes."""
         self.check_not_record_keeping_target(entry)
         rules.check_entry(self, entry, today=today)
+        rules.check_applied(self.tried(entry), entry)
         self.append(entry)
 
     def append(self, entry: NewEntry) -> None:
@@ -239,65 +250,96 @@ class Participant(BaseAggregate[str]):
             )
 
     def trial_copy(self) -> Participant:
-        """A cheap copy to try an entry on: `apply_entry` only rebinds attributes of entries and
-        signatures (never mutates shared lists), so shallow copies of those suffice."""
+        """A cheap copy to try an entry on: applying an event only rebinds attributes of entries
+        and signatures (never mutates shared lists), so shallow copies of those suffice."""
         trial = copy.copy(self)
         trial.entries = {key: copy.copy(entry) for key, entry in self.entries.items()}
         trial.signatures = [copy.copy(signature) for signature in self.signatures]
         trial._pending_events = []
         return trial
 
-    # -- folding -------------------------------------------------------------------------
+    def tried(self, entry: NewEntry) -> Participant:
+        """A trial copy with `entry` applied as its event would be (this participant, its
+        version and its pending events are left as they were), for the rules to check."""
+        trial = self.trial_copy()
+        fields: dict[str, Any] = {"originator_id": self.id,
+                                  "originator_version": self.version + 1,
+                                  "timestamp": self.modified_on,
+                                  **entry.event_fields(self.site_id)}
+        self.event_class(entry.type)(**fields).apply(trial)
+        return trial
 
-    def apply_entry(self, event: Participant.Event) -> None:
-        type_name = type(event).__name__
-        if type_name == "ParticipantEnrolled":
-            self.entries: dict[str, Entry] = {}
-            self.site_id: str = str(event.data["site_id"])
-            self.signatures: list[Signature] = []
-            self.lock: RecordLock | None = None
-            self.transferred = False
-        occurred_on = date.fromisoformat(event.occurred_on)
+    # -- folding: each event's `apply` calls the one method below for its kind -------------
+
+    def _enter(self, event: Participant.Event) -> None:
+        """Keep the event as an entry under its id (the effective view leaves out what it must)."""
         self.entries[event.event_id] = Entry(
             event_id=event.event_id,
-            type=type_name,
+            type=type(event).__name__,
             version=event.originator_version,
-            occurred_on=occurred_on,
+            occurred_on=date.fromisoformat(event.occurred_on),
             data=dict(event.data),
             reason=event.reason,
             actor=event.actor,
             role=event.role,
         )
-        if type_name == "EntryCorrected":
-            target = self.entries[event.data["corrects"]]
-            target.data = dict(event.data["data"])
-            if event.data.get("occurred_on") is not None:
-                target.occurred_on = date.fromisoformat(event.data["occurred_on"])
-            target.corrected_by = [*target.corrected_by, event.event_id]
-            if target.type == "ParticipantEnrolled" and not self.transferred:
-                self.site_id = str(target.data["site_id"])
-        elif type_name == "EntryVoided":
-            self.entries[event.data["voids"]].voided_by = event.event_id  # on trial copies too
-        if type_name in RECORD_KEEPING_TYPES:
-            self.apply_record_keeping(event)
-        else:
-            for signature in self.signatures:
-                if signature.invalidated_by is None:
-                    signature.invalidated_by = event.event_id
 
-    def apply_record_keeping(self, event: Participant.Event) -> None:
-        type_name = type(event).__name__
-        if type_name == "CasebookSigned":
-            self.signatures = [*self.signatures,
-                               Signature(event.event_id, event.originator_version, **event.data)]
-        elif type_name == "ParticipantLocked":
-            self.lock = RecordLock(event.actor, event.role, event.reason or "",
-                                   event.originator_version)
-        elif type_name == "ParticipantTransferred":
-            self.site_id = str(event.data["to_site"])
-            self.transferred = True
-        else:
-            self.lock = None
+    def _invalidate_signatures(self, event_id: str) -> None:
+        """Any later change to the record invalidates every signature standing before it."""
+        for signature in self.signatures:
+            if signature.invalidated_by is None:
+                signature.invalidated_by = event_id
+
+    def apply_enrolled(self, event: Participant.ParticipantEnrolled) -> None:
+        self.entries: dict[str, Entry] = {}
+        self.site_id: str = str(event.data["site_id"])
+        self.signatures: list[Signature] = []
+        self.lock: RecordLock | None = None
+        self.transferred = False
+        self._enter(event)
+
+    def apply_clinical(self, event: Participant.Event) -> None:
+        self._enter(event)
+        self._invalidate_signatures(event.event_id)
+
+    def apply_corrected(self, event: Participant.EntryCorrected) -> None:
+        """The target's data is replaced whole, and its clinical date when one is given; a
+        corrected enrolment site is the participant's site unless they were transferred."""
+        self._enter(event)
+        correction = event.data
+        target = self.entries[correction["corrects"]]
+        target.data = dict(correction["data"])
+        new_date = correction.get("occurred_on")
+        if new_date is not None:
+            target.occurred_on = date.fromisoformat(new_date)
+        target.corrected_by = [*target.corrected_by, event.event_id]
+        if target.type == "ParticipantEnrolled" and not self.transferred:
+            self.site_id = str(target.data["site_id"])
+        self._invalidate_signatures(event.event_id)
+
+    def apply_voided(self, event: Participant.EntryVoided) -> None:
+        self._enter(event)
+        self.entries[event.data["voids"]].voided_by = event.event_id  # on trial copies too
+        self._invalidate_signatures(event.event_id)
+
+    def apply_signed(self, event: Participant.CasebookSigned) -> None:
+        self._enter(event)
+        self.signatures = [*self.signatures,
+                           Signature(event.event_id, event.originator_version, **event.data)]
+
+    def apply_locked(self, event: Participant.ParticipantLocked) -> None:
+        self._enter(event)
+        self.lock = RecordLock(event.actor, event.role, event.reason or "",
+                               event.originator_version)
+
+    def apply_unlocked(self, event: Participant.ParticipantUnlocked) -> None:
+        self._enter(event)
+        self.lock = None
+
+    def apply_transferred(self, event: Participant.ParticipantTransferred) -> None:
+        self._enter(event)
+        self.site_id = str(event.data["to_site"])
+        self.transferred = True
 
     def effective_entries(self) -> list[Entry]:
         """Clinical entries in stream order, corrections applied and voided ones left out."""

@@ -1,8 +1,10 @@
 """Sequencing rules: what a participant's history allows next. Each rule has a name and a message.
 
-A new entry is first checked for what it refers to (corrections, voids, AE follow-ups), then
-applied to a copy of the participant and the copy's whole effective history is checked, so a
-correction that would move a dose before enrollment is refused like a new dose would be.
+A new entry is first checked for what it refers to (corrections, voids: `check_entry`), then
+the Participant applies it to a copy of itself and the copy's whole effective history is checked
+(`check_applied`: AE follow-ups, dates, tumour reads), so a correction that would move a dose
+before enrollment is refused like a new dose would be. The rules read a participant only as a
+`ParticipantHistory`: the aggregate calls them, they never call it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from datetime import date, timedelta
 
 from pydantic import ValidationError
 
+from domain.entries import Entry, NewEntry, ParticipantHistory
 from domain.errors import FieldProblem, InvalidEntry, RuleViolation
 from domain.events import ADMINISTRATIVE_TYPES, AE_FOLLOW_UP_TYPES, CATALOGUE, Payload
-from domain.participant import Entry, NewEntry, Participant
+from domain.participant_outcome import read_problems
 from domain.protocol import CORRECTION_DATE_TOLERANCE_DAYS, MIN_AGE_YEARS, SCREENING_WINDOW_DAYS
 
 
@@ -87,8 +90,9 @@ def _check_enrollment_data(data: dict[str, object], enrolled_on: date) -> None:
         )
 
 
-def check_entry(participant: Participant, entry: NewEntry, *, today: date) -> None:
-    """Everything a later entry must satisfy; raises InvalidEntry or RuleViolation."""
+def check_entry(participant: ParticipantHistory, entry: NewEntry, *, today: date) -> None:
+    """What a later entry must satisfy before it is tried on the history: its own dates and
+    reason, and what it corrects or voids; raises InvalidEntry or RuleViolation."""
     if entry.type == "ParticipantEnrolled":
         raise RuleViolation(
             "enrolled_once",
@@ -101,24 +105,18 @@ def check_entry(participant: Participant, entry: NewEntry, *, today: date) -> No
         _check_correction_target(participant, entry, today)
     elif entry.type == "EntryVoided":
         _check_void_target(participant, entry)
-    trial = participant.trial_copy()
-    trial.apply_entry(
-        Participant.event_class(entry.type)(
-            originator_id=participant.id,
-            originator_version=participant.version + 1,
-            timestamp=participant.modified_on,
-            **entry.event_fields(participant.site_id),
-        )
-    )
+
+
+def check_applied(trial: ParticipantHistory, entry: NewEntry) -> None:
+    """The history `entry` would make (`trial`: the participant with it applied): its tumour
+    reads, then every invariant of the whole effective history."""
     _check_tumor_assessment(trial, entry)
     check_history(trial)
 
 
-def _check_tumor_assessment(trial: Participant, entry: NewEntry) -> None:
+def _check_tumor_assessment(trial: ParticipantHistory, entry: NewEntry) -> None:
     """docs/rules.md "Baseline checks": a baseline breaking the target rules, or a follow-up
     naming a target its baseline lacks, is refused (422) with one problem per read."""
-    from domain.outcomes import read_problems
-
     if entry.type == "TumorAssessed":
         event_id, where = entry.event_id, "data.reads"
     elif entry.type == "EntryCorrected":
@@ -134,7 +132,7 @@ def _check_tumor_assessment(trial: Participant, entry: NewEntry) -> None:
                            + "; ".join(p.msg for p in problems), problems)
 
 
-def _target(participant: Participant, event_id: str, verb: str, field: str) -> Entry:
+def _target(participant: ParticipantHistory, event_id: str, verb: str, field: str) -> Entry:
     target = participant.entries.get(event_id)
     if target is None:
         raise RuleViolation(
@@ -158,7 +156,8 @@ def _target(participant: Participant, event_id: str, verb: str, field: str) -> E
     return target
 
 
-def _check_correction_target(participant: Participant, entry: NewEntry, today: date) -> None:
+def _check_correction_target(participant: ParticipantHistory, entry: NewEntry, today: date
+                             ) -> None:
     fields = entry.data.model_dump()
     target = _target(participant, fields["corrects"], "correct", "corrects")
     schema = CATALOGUE[target.type].payload
@@ -198,7 +197,7 @@ def _check_correction_date_is_clear(entry: NewEntry, target: Entry, today: date)
                                      "data.occurred_on gives the entry's new clinical date")])
 
 
-def _check_void_target(participant: Participant, entry: NewEntry) -> None:
+def _check_void_target(participant: ParticipantHistory, entry: NewEntry) -> None:
     voids = entry.data.model_dump()["voids"]
     target = _target(participant, voids, "void", "voids")
     if target.type == "ParticipantEnrolled":
@@ -222,7 +221,7 @@ def _check_void_target(participant: Participant, entry: NewEntry) -> None:
             )
 
 
-def check_history(participant: Participant) -> None:
+def check_history(participant: ParticipantHistory) -> None:
     """The invariants of a whole effective history (docs/rules.md, docs/api.md sequencing)."""
     enrollment = participant.enrollment
     _check_enrollment_data(enrollment.data, enrollment.occurred_on)
@@ -257,7 +256,7 @@ def _check_screening(entry: Entry, enrolled_on: date) -> None:
     )
 
 
-def _check_death(participant: Participant, entries: list[Entry]) -> None:
+def _check_death(participant: ParticipantHistory, entries: list[Entry]) -> None:
     deaths = [e for e in entries if e.type == "ParticipantDied"]
     if len(deaths) > 1:
         raise RuleViolation(
@@ -299,8 +298,9 @@ def _check_adverse_events(entries: list[Entry]) -> None:
     reported: dict[str, Entry] = {}
     resolved: dict[str, Entry] = {}
     for entry in entries:
-        ae_id = entry.data.get("ae_id")
+        named_ae: str | None = entry.data.get("adverse_event_id")
         if entry.type == "AdverseEventReported":
+            ae_id: str = entry.data["ae_id"]
             if ae_id in reported:
                 raise RuleViolation(
                     "unique_ae_id",
@@ -311,14 +311,12 @@ def _check_adverse_events(entries: list[Entry]) -> None:
             reported[ae_id] = entry
         elif entry.type in AE_FOLLOW_UP_TYPES:
             _check_ae_follow_up(entry, reported, resolved)
-        elif entry.type == "DoseModified" and entry.data.get("adverse_event_id"):
-            if entry.data["adverse_event_id"] not in reported:
-                raise RuleViolation(
-                    "dose_change_names_reported_ae",
-                    f"DoseModified names adverse event {entry.data['adverse_event_id']}, "
-                    "which has not been reported",
-                    [FieldProblem("data.adverse_event_id", "no such adverse event")],
-                )
+        elif entry.type == "DoseModified" and named_ae and named_ae not in reported:
+            raise RuleViolation(
+                "dose_change_names_reported_ae",
+                f"DoseModified names adverse event {named_ae}, which has not been reported",
+                [FieldProblem("data.adverse_event_id", "no such adverse event")],
+            )
 
 
 def _check_ae_follow_up(entry: Entry, reported: dict[str, Entry], resolved: dict[str, Entry]

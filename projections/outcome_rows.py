@@ -30,6 +30,7 @@ AND EXISTS (SELECT 1 FROM stored_events s WHERE s.originator_id = c.stream_id
 """
 
 
+PAYLOAD = "settled, vital, criteria, adverse_events"
 FEW = 200
 """Up to this many rows' payloads are fetched by key; more, with one select of them all."""
 
@@ -40,8 +41,8 @@ class OutcomeRows:
     rows: list[tuple[Any, ...]]
     """(participant_id, from_position, site_id, enrolled_on, settled_from) of each participant
     the read model holds at the position, except those in `changed`."""
-    payloads: dict[tuple[str, int], tuple[str, str]]
-    """(settled, facts) by (participant_id, from_position), for the rows not in `have`."""
+    payloads: dict[tuple[str, int], tuple[str, str, str, str]]
+    """(settled, vital, criteria, adverse_events) by (participant_id, from_position), for the rows not in `have`."""
     changed: list[str]
     """Participants with events the read model does not hold yet (fold them from the log)."""
 
@@ -82,22 +83,22 @@ def outcome_rows(engine: Engine, topic_prefix: str, as_of: str | None,
                         and (sites is None or row[2] in sites)]
                 missing = [(row[0], row[1]) for row in rows
                            if (generation, row[0], row[1]) not in have]
-                payloads: dict[tuple[str, int], tuple[str, str]] = {}
+                payloads: dict[tuple[str, int], tuple[str, str, str, str]] = {}
                 if len(missing) > FEW:
-                    cursor.execute(f"SELECT participant_id, from_position, settled, facts "
+                    cursor.execute(f"SELECT participant_id, from_position, {PAYLOAD} "
                                    f"FROM participant_outcomes {where}", (generation, at, at))
                     wanted = set(missing)
-                    payloads = {(r[0], r[1]): (r[2], r[3]) for r in cursor.fetchall()
-                                if (r[0], r[1]) in wanted}
+                    payloads = {(r[0], r[1]): (r[2], r[3], r[4], r[5])
+                                for r in cursor.fetchall() if (r[0], r[1]) in wanted}
                 else:
                     for pid, start in missing:
                         cursor.execute(
-                            f"SELECT settled, facts FROM participant_outcomes WHERE "
+                            f"SELECT {PAYLOAD} FROM participant_outcomes WHERE "
                             f"generation = {mark} AND participant_id = {mark} "
                             f"AND from_position = {mark}", (generation, pid, start))
                         found = cursor.fetchone()
                         if found is not None:
-                            payloads[(pid, start)] = (found[0], found[1])
+                            payloads[(pid, start)] = (found[0], found[1], found[2], found[3])
             finally:
                 cursor.close()
             if active_generation(conn) == generation and len(payloads) == len(missing):

@@ -14,9 +14,8 @@ from typing import Any
 from domain.audit import changes_for, stream_changes
 from domain.casebook import last_known_alive_on, status, treatment_start_on
 from domain.ledger_event import LedgerEvent
-from domain.outcome_facts import OutcomeFacts, facts_document, settled_document
-from domain.outcomes import participant_outcome
 from domain.participant import Participant
+from domain.participant_outcome import participant_outcome
 from domain.response.measures import measure_targets
 from domain.text import storable
 from infra.ledger.store import ChainRow
@@ -107,22 +106,3 @@ def timeline_rows(participant: Participant, position: int) -> list[dict[str, Any
                          "backdated": point.backdated})
     return [_storable(row) for row in rows]
 
-
-def _json(value: Any) -> str:
-    """Compact, key-sorted, ASCII JSON: text a store cannot hold is escaped, never replaced,
-    so the facts read back exactly as derived."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def outcome_values(facts: OutcomeFacts, position: int) -> dict[str, Any]:
-    """The `participant_outcomes` row of a participant's facts from `position` on (its
-    `to_position` is set by the projector: the participant's next event, or CURRENT)."""
-    return {
-        "participant_id": storable(facts.participant_id),
-        "from_position": position,
-        "site_id": storable(facts.site_id),
-        "enrolled_on": facts.enrolled_on.isoformat(),
-        "settled_from": facts.settled_from.isoformat(),
-        "settled": _json(settled_document(facts)),
-        "facts": _json(facts_document(facts)),
-    }

@@ -21,11 +21,12 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy.engine import Connection, Engine
 
-from domain.outcome_facts import READ_TYPES, outcome_facts
 from domain.participant import Participant
+from domain.text import storable
 from infra.ledger.chain import format_recorded_at
 from infra.ledger.store import LedgerStore
 from projections import rows as fold
+from projections.outcome_projection import OUTCOME_VALUES, Carried, carry
 from projections.tables import (
     CURRENT,
     PROJECTION_TABLES,
@@ -82,8 +83,8 @@ class Projector:
         self.store = LedgerStore(engine)
         self.fixed_generation = generation
         self._states: dict[str, Any] = {}
-        self._facts: dict[str, tuple[int, Any, tuple[Any, ...]]] = {}
-        """Per participant: (version, outcome facts, their row's values) after its last event."""
+        self._facts: dict[str, Carried] = {}
+        """Per participant: its outcome state after its last projected event."""
 
     def generation(self) -> int:
         if self.fixed_generation is not None:
@@ -193,8 +194,11 @@ class Projector:
             states[stream_id] = event.mutate(before)
             if isinstance(event, participant_event):
                 touched[stream_id] = position
-                self._outcome_row(rows, facts, states[stream_id], position,
-                                  type(event).__name__ in READ_TYPES)
+                carried, new_row = carry(facts.get(stream_id), states[stream_id],
+                                         type(event).__name__, event.event_id)
+                facts[stream_id] = carried
+                if new_row:
+                    rows.outcomes.append((storable(stream_id), position, carried.values))
                 if type(event).__name__ in timeline_types:
                     rescanned[stream_id] = position
         rows.summarised = list(touched)
@@ -208,27 +212,10 @@ class Projector:
             for row in fold.timeline_rows(states[pid], position)]
         return rows
 
-    @staticmethod
-    def _outcome_row(rows: _BatchRows, facts: dict[str, Any], participant: Participant,
-                     position: int, reads_changed: bool) -> None:
-        """The participant's outcome facts from `position` on, as a new row, unless they are
-        what their current row already holds (then that row stays current)."""
-        pid, version = participant.id, participant.version
-        cached = facts.get(pid)
-        previous = cached[1] if cached is not None and cached[0] == version - 1 else None
-        now = outcome_facts(participant, previous, reads_changed)
-        row = fold.outcome_values(now, position)
-        values = tuple(row[name] for name in OUTCOME_VALUES)
-        facts[pid] = (version, now, values)
-        if previous is not None and cached is not None and cached[2] == values:
-            return
-        rows.outcomes.append((row["participant_id"], position, values))
-
 
 AUDIT_COLUMNS = ("generation", *fold.AUDIT_COLUMNS)
 SUMMARY_COLUMNS = tuple(c.name for c in participant_summaries.columns)
 TIMELINE_COLUMNS = tuple(c.name for c in response_timelines.columns)
-OUTCOME_VALUES = ("site_id", "enrolled_on", "settled_from", "settled", "facts")
 OUTCOME_COLUMNS = ("generation", "participant_id", "from_position", "to_position",
                    *OUTCOME_VALUES)
 

@@ -76,7 +76,9 @@ participant_outcomes = sa.Table(
     sa.Column("enrolled_on", sa.Text),
     sa.Column("settled_from", sa.Text),
     sa.Column("settled", sa.Text),
-    sa.Column("facts", sa.Text),
+    sa.Column("vital", sa.Text),
+    sa.Column("criteria", sa.Text),
+    sa.Column("adverse_events", sa.Text),
 )
 """Bitemporal: each row holds a participant's outcome facts from `from_position` (one of their
 events) until `to_position` (their next event; CURRENT while there is none)."""

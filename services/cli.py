@@ -311,8 +311,8 @@ def endpoints(
     log-log bands with Brookmeyer-Crowley limits for medians. Read only."""
     from datetime import UTC, date, datetime
 
-    from domain.outcomes import study_endpoints
     from domain.protocol import CRITERIA
+    from domain.study_reports import study_endpoints
     from infra.ledger.chain import format_recorded_at
     from services.cli_output import endpoints_table
 

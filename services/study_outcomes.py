@@ -11,7 +11,6 @@ cutoffs).
 
 from __future__ import annotations
 
-import json
 import threading
 import weakref
 from collections import OrderedDict
@@ -23,15 +22,9 @@ from sqlalchemy.engine import Engine
 
 from domain.analysis.endpoints import ParticipantSummary, endpoints_report, rfc3339
 from domain.analysis.safety import AdverseEventRecord, safety_report
-from domain.outcome_facts import (
-    OutcomeFacts,
-    adverse_events_at,
-    facts_from_document,
-    outcome_facts,
-    summary_at,
-    summary_from_document,
-)
+from domain.outcome_facts import OutcomeFacts, adverse_events_at, outcome_facts, summary_at
 from domain.protocol import CRITERIA, Criterion
+from projections.outcome_documents import facts_from_documents, settled_from_document
 from projections.outcome_rows import outcome_rows
 from services.application import PARTICIPANT_TOPIC_PREFIX, TrialLedger
 
@@ -41,17 +34,28 @@ REPLACED = "\ufffd"  # what domain.text.storable puts in place of text a store c
 class ParticipantOutcomes:
     """One participant's outcomes at a recorded time, at any clinical cutoff."""
 
-    __slots__ = ("participant_id", "site_id", "enrolled_on", "settled_from", "_settled",
-                 "_facts_text", "_facts", "_summaries")
+    __slots__ = (
+        "_documents",
+        "_facts",
+        "_settled",
+        "_summaries",
+        "enrolled_on",
+        "participant_id",
+        "settled_from",
+        "site_id",
+    )
 
     def __init__(self, participant_id: str, site_id: str, enrolled_on: date,
-                 settled_from: date, settled: str | None = None, facts_text: str | None = None,
+                 settled_from: date, settled: str | None = None,
+                 documents: tuple[str, str, str] | None = None,
                  facts: OutcomeFacts | None = None) -> None:
+        """`settled`, `documents` (vital, criteria, adverse events): the stored row's JSON,
+        decoded when first needed; or `facts`, derived from the log."""
         self.participant_id, self.site_id = participant_id, site_id
         self.enrolled_on, self.settled_from = enrolled_on, settled_from
-        self._settled: Any = settled
-        self._facts_text, self._facts = facts_text, facts
-        self._summaries: dict[Criterion, ParticipantSummary] = {}
+        self._settled = settled
+        self._documents, self._facts = documents, facts
+        self._summaries: dict[str, ParticipantSummary] = {}
 
     @classmethod
     def of(cls, facts: OutcomeFacts) -> ParticipantOutcomes:
@@ -61,24 +65,22 @@ class ParticipantOutcomes:
     @property
     def facts(self) -> OutcomeFacts:
         if self._facts is None:
-            self._facts = facts_from_document(
-                self.participant_id, self.site_id, self.enrolled_on, self.settled_from,
-                json.loads(self._facts_text or "{}"))
+            assert self._documents is not None
+            self._facts = facts_from_documents(self.participant_id, self.site_id,
+                                               self.enrolled_on, self.settled_from,
+                                               *self._documents)
         return self._facts
 
     def summary(self, criterion: Criterion, cutoff: date) -> ParticipantSummary:
         if cutoff < self.settled_from:
             return summary_at(self.facts, criterion, cutoff)
-        found = self._summaries.get(criterion)
-        if found is None:
+        if not self._summaries:
             if self._settled is None:
-                found = summary_at(self.facts, criterion, self.settled_from)
+                self._summaries = {c: summary_at(self.facts, c, self.settled_from)
+                                   for c in CRITERIA}
             else:
-                if isinstance(self._settled, str):
-                    self._settled = json.loads(self._settled)
-                found = summary_from_document(self._settled[criterion])
-            self._summaries[criterion] = found
-        return found
+                self._summaries = settled_from_document(self._settled)
+        return self._summaries[criterion]
 
     def treated_by(self, cutoff: date) -> date | None:
         return self.facts.started_by(cutoff)
@@ -103,9 +105,10 @@ def study_outcomes(ledger: TrialLedger, engine: Engine, sites: tuple[str, ...] |
         key = (found.generation, pid, start)
         outcome = decoded.get(key)
         if outcome is None:
-            settled, facts = found.payloads[(pid, start)]
+            settled, *documents = found.payloads[(pid, start)]
             outcome = ParticipantOutcomes(str(pid), str(site), date.fromisoformat(enrolled),
-                                          date.fromisoformat(settled_from), settled, facts)
+                                          date.fromisoformat(settled_from), settled,
+                                          (documents[0], documents[1], documents[2]))
             decoded.put(key, outcome)
         chosen.append(outcome)
     chosen += _folded(ledger, found.changed, sites, as_of)

@@ -1,8 +1,9 @@
 """The bitemporal outcome read model: each participant's outcome facts over recorded time.
 
-One row per participant per event of theirs: the facts the endpoints and safety tables need
-(domain/outcome_facts.py) as they stood from the event's position (`from_position`) until
-the participant's next event (`to_position`; `CURRENT` while there is none). A read as of any
+A row per participant per event of theirs that changed them: the facts the endpoints and
+safety tables need (domain/outcome_facts.py, stored as projections/outcome_documents.py
+says) as they stood from the event's position (`from_position`) until the participant's next
+such event (`to_position`; `CURRENT` while there is none). A read as of any
 recorded time selects the rows whose interval holds that time's position; a read at any
 clinical cutoff folds each row's facts, or takes its stored `settled` summary when the cutoff
 is past every dated entry (`settled_from`).
@@ -43,7 +44,9 @@ def upgrade() -> None:
         sa.Column("enrolled_on", sa.Text, nullable=False),
         sa.Column("settled_from", sa.Text, nullable=False),
         sa.Column("settled", sa.Text, nullable=False),
-        sa.Column("facts", sa.Text, nullable=False),
+        sa.Column("vital", sa.Text, nullable=False),
+        sa.Column("criteria", sa.Text, nullable=False),
+        sa.Column("adverse_events", sa.Text, nullable=False),
     )
     op.create_index(f"{TABLE}_interval_idx", TABLE,
                     ["generation", "to_position", "from_position"])

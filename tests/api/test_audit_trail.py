@@ -96,7 +96,7 @@ def test_projections_expose_state_hashes_and_how_far_behind_the_worker_is(api: A
     api.post("HCC-01-001", story.enrollment())
     before = api.get("/api/v1/projections", user="auditor").json()
     assert {r["name"] for r in before} == {"participant_summaries", "response_timelines",
-                                           "audit_feed"}
+                                           "audit_feed", "participant_outcomes"}
     assert all(r["position"] == 0 and r["behind"] == r["log_position"] > 0 for r in before)
     api.client.app.state.projector.catch_up()  # what the projection worker does
     rows = api.get("/api/v1/projections", user="auditor").json()

@@ -137,7 +137,7 @@ def test_verify_with_read_models_names_the_edited_read_model(
 
     clean = verified()
     assert clean["ok"] and clean["read_models"]["ok"]
-    assert any(line.startswith("read models: 3 read models match") for line in clean["checks"])
+    assert any(line.startswith("read models: 4 read models match") for line in clean["checks"])
     forge(owner_engine, fix["position"])
     tampered = verified()
     assert tampered["ok"] is False and tampered["events"] > 0  # the chain itself is fine

@@ -11,12 +11,20 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.outcomes import study_endpoints, study_safety
+from domain.outcome_facts import outcome_facts, settled_summaries
 from domain.protocol import CRITERIA
+from domain.study_reports import study_endpoints
 from infra.ledger.chain import parse_recorded_at
+from projections.outcome_documents import (
+    adverse_events_document,
+    criteria_document,
+    settled_document,
+    vital_document,
+)
 from projections.runner import Projector
 from projections.state import rebuild, state_hashes
 from projections.tables import CURRENT, participant_outcomes
+from services.api.analysis_view import study_safety
 from services.application import TrialLedger
 from services.seed import seed_trial
 from services.study_outcomes import endpoints, safety, study_outcomes
@@ -87,27 +95,37 @@ def test_endpoints_and_safety_from_the_read_model_equal_a_replay(
     check()
 
 
-def test_each_participant_event_opens_a_row_and_closes_the_one_before(
+def test_rows_cover_each_participant_gap_free_and_hold_what_a_derivation_gives(
         ledger: TrialLedger, engine: sa.Engine) -> None:
     _trial(ledger)
     Projector(ledger, engine).catch_up(limit=11)
     cols = participant_outcomes.c
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(cols.participant_id, cols.from_position,
-                                      cols.to_position).order_by(
+        rows = conn.execute(sa.select(
+            cols.participant_id, cols.from_position, cols.to_position, cols.site_id,
+            cols.settled, cols.vital, cols.criteria, cols.adverse_events).order_by(
             cols.participant_id, cols.from_position)).all()
-        positions = dict(conn.execute(sa.text(
-            "SELECT position, stream_id FROM ledger_chain")).all())
-    by_participant: dict[str, list[tuple[int, int]]] = {}
-    for pid, start, end in rows:
-        by_participant.setdefault(pid, []).append((int(start), int(end)))
+        chain = {int(p): (s, int(v)) for p, s, v in conn.execute(sa.text(
+            "SELECT position, stream_id, version FROM ledger_chain")).all()}
+    by_participant: dict[str, list[Any]] = {}
+    for row in rows:
+        by_participant.setdefault(row.participant_id, []).append(row)
     assert set(by_participant) == {pid for pid, _ in ledger.participant_ids()}
-    for pid, intervals in by_participant.items():
+    for pid, found in by_participant.items():
         # Gap-free: each row ends where the next begins, the last is current, and every
         # boundary is one of the participant's own events.
-        assert [end for _, end in intervals[:-1]] == [start for start, _ in intervals[1:]]
-        assert intervals[-1][1] == CURRENT
-        assert all(positions[start] == pid for start, _ in intervals)
+        assert [int(r.to_position) for r in found[:-1]] == [int(r.from_position)
+                                                            for r in found[1:]]
+        assert int(found[-1].to_position) == CURRENT
+        for row in found:
+            stream, version = chain[int(row.from_position)]
+            assert stream == pid
+            participant = ledger.repository.get(pid, version=version)
+            facts = outcome_facts(participant)
+            assert (row.site_id, row.settled, row.vital, row.criteria, row.adverse_events) == (
+                facts.site_id, settled_document(settled_summaries(facts)),
+                vital_document(facts), criteria_document(facts.criteria),
+                adverse_events_document(facts.adverse_events)), (pid, version)
 
 
 def test_a_rebuild_gives_the_same_outcome_rows(ledger: TrialLedger, engine: sa.Engine) -> None:

@@ -20,10 +20,11 @@ import pytest
 from rich.console import Console
 
 from domain.account import ROLES
-from domain.outcomes import ParticipantOutcome, participant_outcome, study_endpoints
 from domain.participant import Participant
+from domain.participant_outcome import ParticipantOutcome, participant_outcome
 from domain.protocol import CRITERIA, MRECIST, RCCEP_TERM, RECIST_11
 from domain.response import Read, baseline_problems, followup_problems
+from domain.study_reports import study_endpoints
 from infra.db import create_engine
 from infra.ledger.verify import verify_ledger
 from infra.security.passwords import verify_password

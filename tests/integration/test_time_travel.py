@@ -7,8 +7,8 @@ from datetime import date
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from domain.casebook import casebook
 from domain.participant import Participant
+from services.api.casebook_view import casebook
 from services.application import TrialLedger
 from tests import story
 from tests.integration.conftest import post
@@ -99,7 +99,7 @@ def test_endpoints_as_of_a_recorded_time_equal_a_replay(ledger: TrialLedger,
     """Study-wide: endpoints from the point-in-time participants equal those from a replay."""
     from datetime import UTC, datetime
 
-    from domain.outcomes import study_endpoints
+    from domain.study_reports import study_endpoints
     from infra.ledger.chain import parse_recorded_at
 
     recorded = []

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from domain.adverse_events import adverse_event_records
 from domain.analysis.time_to_event import (
     ALIVE_AT_CUTOFF,
     ALIVE_AT_LAST_CONTACT,
@@ -21,18 +22,15 @@ from domain.analysis.time_to_event import (
     NO_EVENT_BY_CUTOFF,
     TimeToEvent,
 )
-from domain.casebook import casebook
 from domain.errors import InvalidEntry
 from domain.events import CATALOGUE
-from domain.outcomes import (
-    adverse_event_records,
-    participant_outcome,
-    study_endpoints,
-    study_safety,
-)
 from domain.participant import NewEntry, Participant
+from domain.participant_outcome import participant_outcome
 from domain.protocol import MRECIST
 from domain.protocol import RECIST_11 as RECIST
+from domain.study_reports import study_endpoints
+from services.api.analysis_view import study_safety
+from services.api.casebook_view import casebook
 from tests import story
 
 TODAY = date(2026, 11, 25)

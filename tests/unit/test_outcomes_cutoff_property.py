@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from domain.analysis.time_to_event import ALIVE_AT_CUTOFF, TimeToEvent
 from domain.casebook import last_known_alive_on
-from domain.outcomes import participant_outcome, study_endpoints
 from domain.participant import Participant
+from domain.participant_outcome import participant_outcome
 from domain.protocol import CRITERIA
+from domain.study_reports import study_endpoints
 from tests import story
 from tests.unit.test_outcomes import START, TODAY, entry, record
 

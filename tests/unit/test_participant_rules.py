@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from domain.casebook import casebook
 from domain.errors import InvalidEntry, RuleViolation
 from domain.events import CATALOGUE
 from domain.participant import NewEntry, Participant
+from services.api.casebook_view import casebook
 from tests import story
 
 TODAY = date(2026, 11, 25)

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from domain.casebook import casebook
 from domain.errors import InvalidEntry, RuleViolation
 from domain.ledger_event import Author
 from domain.participant import Participant
 from domain.study import Study
+from services.api.casebook_view import casebook
 from tests import story
 from tests.unit.test_participant_rules import TODAY, enrolled, record
 

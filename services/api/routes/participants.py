@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Request, Response
 
-from domain.casebook import casebook
 from domain.errors import RuleViolation, UnknownParticipant
 from domain.participant import NewEntry, Participant
 from infra.logging import get_logger
 from services.access import AccessDenied, Action, authorize
 from services.api.casebook_schemas import Casebook, StreamEvent
+from services.api.casebook_view import casebook
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
 from services.api.examples import submission_examples
 from services.api.responses import CONFLICT_409, PARTICIPANT_404, merged
