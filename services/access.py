@@ -83,6 +83,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/v1/study/lock", "lock_data"),
     Endpoint("POST", "/api/v1/study/unlock", "lock_data"),
     Endpoint("GET", "/api/v1/endpoints", "read_clinical"),
+    Endpoint("GET", "/api/v1/endpoints/curves", "read_clinical"),
     Endpoint("GET", "/api/v1/safety", "read_clinical"),
     Endpoint("GET", "/api/v1/audit-trail", "read_audit"),
     Endpoint("GET", "/api/v1/projections", "verify_ledger"),

@@ -23,6 +23,7 @@ from services.api.routes import (
     analysis,
     audit,
     auth,
+    curves,
     ledger,
     participants,
     signatures,
@@ -56,7 +57,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
-    for module in (auth, accounts, participants, signatures, study, audit, ledger, analysis):
+    for module in (auth, accounts, participants, signatures, study, audit, ledger, analysis,
+                   curves):
         app.include_router(module.router, dependencies=[KnownQueryOnly])
     install_docs(app)
 

@@ -153,6 +153,8 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         w, "/api/v1/study/lock", "/api/v1/study/unlock"),
     ("GET", "/api/v1/endpoints"): lambda w, p: Call("GET", "/api/v1/endpoints",
                                                     params={"criteria": "mRECIST"}),
+    ("GET", "/api/v1/endpoints/curves"): lambda w, p: Call(
+        "GET", "/api/v1/endpoints/curves", params={"criteria": "mRECIST"}),
     ("GET", "/api/v1/safety"): lambda w, p: Call("GET", "/api/v1/safety"),
     ("GET", "/api/v1/audit-trail"): lambda w, p: Call("GET", "/api/v1/audit-trail"),
     ("GET", "/api/v1/projections"): lambda w, p: Call("GET", "/api/v1/projections"),

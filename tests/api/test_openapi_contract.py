@@ -150,6 +150,7 @@ def _reads(walk: Walk, ids: dict[str, str]) -> None:
         ("/api/v1/ledger/proofs/consistency", {"first": 1}),
         ("/api/v1/endpoints", {"criteria": "mRECIST", "cutoff": "interim"}),
         ("/api/v1/endpoints", {"criteria": "RECIST 1.1"}),
+        ("/api/v1/endpoints/curves", {"criteria": "mRECIST", "cutoff": "interim"}),
         ("/api/v1/safety", {"cutoff": "2026-03-31"}),
         ("/api/v1/participants", {"as_of": "2001-01-01T00:00:00Z"}),
         ("/api/v1/endpoints", {"criteria": "mRECIST", "as_of": "2001-01-01T00:00:00Z"})]
