@@ -8,7 +8,9 @@ the last date known alive) and below the rules; the casebook's JSON shape is the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from domain.entries import ParticipantHistory
 from domain.protocol import STUDY_DRUGS
@@ -30,12 +32,28 @@ def last_known_alive_on(participant: ParticipantHistory) -> date | None:
 
 def status(participant: ParticipantHistory) -> str:
     """dead > withdrawn > follow_up (all study drugs stopped or other therapy) > on_treatment."""
-    if participant.died_on is not None:
+    return status_from(
+        died=participant.died_on is not None,
+        withdrawn=bool(participant.entries_of("ParticipantWithdrew")),
+        discontinued=discontinued_drugs(participant.entries_of("DoseModified")),
+        other_therapy=bool(participant.entries_of("AnticancerTherapyStarted")),
+    )
+
+
+def discontinued_drugs(dose_changes: Iterable[Any]) -> frozenset[str]:
+    """The study drugs a DoseModified entry discontinued."""
+    return frozenset(e.data["drug"] for e in dose_changes
+                     if e.type == "DoseModified" and e.data["action"] == "discontinued")
+
+
+def status_from(*, died: bool, withdrawn: bool, discontinued: frozenset[str],
+                other_therapy: bool) -> str:
+    """`status` from what it looks at: a death, a withdrawal, the study drugs discontinued and
+    whether off-protocol anticancer therapy started."""
+    if died:
         return "dead"
-    if participant.entries_of("ParticipantWithdrew"):
+    if withdrawn:
         return "withdrawn"
-    discontinued = {e.data["drug"] for e in participant.entries_of("DoseModified")
-                    if e.data["action"] == "discontinued"}
-    if discontinued >= set(STUDY_DRUGS) or participant.entries_of("AnticancerTherapyStarted"):
+    if discontinued >= set(STUDY_DRUGS) or other_therapy:
         return "follow_up"
     return "on_treatment"

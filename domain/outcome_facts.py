@@ -29,7 +29,7 @@ from domain.analysis.time_to_event import (
     overall_survival,
     progression_free_survival,
 )
-from domain.casebook import TREATMENT_TYPES
+from domain.casebook import TREATMENT_TYPES, discontinued_drugs, status_from
 from domain.events import ADMINISTRATIVE_TYPES
 from domain.participant import RECORD_KEEPING_TYPES, Participant
 from domain.participant_outcome import Scan, baseline_scan, entry_read, scans
@@ -103,6 +103,15 @@ class OutcomeFacts:
     settled_from: date
     """The day after the latest dated entry: at this cutoff and any later one, every summary is
     the same."""
+    withdrawn: bool = False
+    discontinued: frozenset[str] = frozenset()
+    """The study drugs discontinued (with `withdrawn`, what the participant's status needs)."""
+
+    @property
+    def status(self) -> str:
+        """`domain.casebook.status` of the participant these facts are of."""
+        return status_from(died=self.died_on is not None, withdrawn=self.withdrawn,
+                           discontinued=self.discontinued, other_therapy=bool(self.therapy_dates))
 
     def therapy_by(self, cutoff: date) -> date | None:
         first = self.therapy_dates[0] if self.therapy_dates else None
@@ -145,6 +154,8 @@ def outcome_facts(participant: Participant) -> OutcomeFacts:
         criteria=criteria,
         adverse_events=tuple(events),
         settled_from=max(e.occurred_on for e in effective) + timedelta(days=1),
+        withdrawn=any(e.type == "ParticipantWithdrew" for e in effective),
+        discontinued=discontinued_drugs(effective),
     )
 
 
@@ -176,6 +187,8 @@ def next_facts(previous: OutcomeFacts, participant: Participant, event_type: str
         therapy = tuple(sorted((*therapy, on)))
     elif kind in AE_TYPES:
         events = (*events, AdverseEventFact(kind, on, entry.version, dict(entry.data)))
+    withdrawn = previous.withdrawn or kind == "ParticipantWithdrew"
+    discontinued = previous.discontinued | discontinued_drugs((entry,))
     criteria = previous.criteria
     if start != previous.treatment_start_on or (kind == "TumorAssessed"
                                                 and entry.data["baseline"]):
@@ -186,7 +199,8 @@ def next_facts(previous: OutcomeFacts, participant: Participant, event_type: str
                     for c, found in previous.criteria.items()}
     return replace(previous, site_id=participant.site_id, treatment_start_on=start,
                    died_on=died, last_known_alive_on=alive, therapy_dates=therapy,
-                   criteria=criteria, adverse_events=events,
+                   criteria=criteria, adverse_events=events, withdrawn=withdrawn,
+                   discontinued=discontinued,
                    settled_from=max(previous.settled_from, on + timedelta(days=1)))
 
 

@@ -27,7 +27,8 @@ def encode(value: Any) -> str:
 
 def vital_document(facts: OutcomeFacts) -> str:
     return encode([_iso(facts.treatment_start_on), _iso(facts.died_on),
-                   _iso(facts.last_known_alive_on), [d.isoformat() for d in facts.therapy_dates]])
+                   _iso(facts.last_known_alive_on), [d.isoformat() for d in facts.therapy_dates],
+                   facts.withdrawn, sorted(facts.discontinued)])
 
 
 def criteria_document(criteria: dict[Criterion, CriterionFacts]) -> str:
@@ -49,7 +50,7 @@ def settled_document(settled: dict[Criterion, ParticipantSummary]) -> str:
 def facts_from_documents(participant_id: str, site_id: str, enrolled_on: date,
                          settled_from: date, vital: str, criteria: str,
                          adverse_events: str) -> OutcomeFacts:
-    start, died, alive, therapy = json.loads(vital)
+    start, died, alive, therapy, withdrawn, discontinued = json.loads(vital)
     return OutcomeFacts(
         participant_id=participant_id,
         site_id=site_id,
@@ -67,6 +68,8 @@ def facts_from_documents(participant_id: str, site_id: str, enrolled_on: date,
         adverse_events=tuple(AdverseEventFact(t, date.fromisoformat(on), int(v), dict(data))
                              for t, on, v, data in json.loads(adverse_events)),
         settled_from=settled_from,
+        withdrawn=bool(withdrawn),
+        discontinued=frozenset(discontinued),
     )
 
 

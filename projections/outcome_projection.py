@@ -1,6 +1,7 @@
 """The projector's part for `participant_outcomes`: a participant's outcome facts after each of
 their events, carried from the event before (domain.outcome_facts.next_facts) rather than
-derived from every entry again, and a new row only when they changed.
+derived from every entry again; a row per event, which also gives the participant's version
+and status at any recorded time.
 
 Per participant the projector keeps (version, facts, settled summaries, stored documents)
 after its last event. Each document is encoded again only when the part of the facts it holds
@@ -26,7 +27,7 @@ from projections.outcome_documents import (
 )
 
 OUTCOME_VALUES = ("site_id", "enrolled_on", "settled_from", "settled", "vital", "criteria",
-                  "adverse_events")
+                  "adverse_events", "version", "status")
 """A row's columns after (generation, participant_id, from_position, to_position)."""
 
 
@@ -42,16 +43,16 @@ class Carried:
 
 
 def carry(before: Carried | None, participant: Participant, event_type: str, event_id: str
-          ) -> tuple[Carried, bool]:
+          ) -> Carried:
     """The state after the participant's latest event (`participant` is the aggregate after
-    it), and whether it needs a new row (False: the current row still holds exactly this)."""
-    exact = before is not None and before.version == participant.version - 1
-    if before is not None and exact:
-        facts = next_facts(before.facts, participant, event_type, event_id)
-        if facts is before.facts:
-            return Carried(participant.version, facts, before.settled, before.values), False
-        settled = settled_summaries(facts, before.facts, before.settled)
+    it); its `values` are the row that holds from that event on."""
+    if before is not None and before.version == participant.version - 1:
         old = before.facts
+        facts = next_facts(old, participant, event_type, event_id)
+        if facts is old:
+            return Carried(participant.version, facts, before.settled,
+                           (*before.values[:-2], participant.version, facts.status))
+        settled = settled_summaries(facts, old, before.settled)
         values = (
             storable(facts.site_id),
             facts.enrolled_on.isoformat(),
@@ -62,17 +63,19 @@ def carry(before: Carried | None, participant: Participant, event_type: str, eve
             else criteria_document(facts.criteria),
             before.values[6] if facts.adverse_events is old.adverse_events
             else adverse_events_document(facts.adverse_events),
+            participant.version,
+            facts.status,
         )
-        changed = values != before.values
-        return Carried(participant.version, facts, settled, values), changed
+        return Carried(participant.version, facts, settled, values)
     facts = outcome_facts(participant)
     settled = settled_summaries(facts)
     values = (storable(facts.site_id), facts.enrolled_on.isoformat(),
               facts.settled_from.isoformat(), settled_document(settled), vital_document(facts),
-              criteria_document(facts.criteria), adverse_events_document(facts.adverse_events))
-    return Carried(participant.version, facts, settled, values), True
+              criteria_document(facts.criteria), adverse_events_document(facts.adverse_events),
+              participant.version, facts.status)
+    return Carried(participant.version, facts, settled, values)
 
 
 def _vital(facts: OutcomeFacts) -> tuple[Any, ...]:
     return (facts.treatment_start_on, facts.died_on, facts.last_known_alive_on,
-            facts.therapy_dates)
+            facts.therapy_dates, facts.withdrawn, facts.discontinued)

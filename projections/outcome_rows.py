@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from infra.tables import ledger_chain
 from projections.runner import active_generation
-from projections.tables import projection_positions
+from projections.tables import participant_outcomes, projection_positions
 
 ATTEMPTS = 5
 
@@ -42,7 +42,8 @@ class OutcomeRows:
     """(participant_id, from_position, site_id, enrolled_on, settled_from) of each participant
     the read model holds at the position, except those in `changed`."""
     payloads: dict[tuple[str, int], tuple[str, str, str, str]]
-    """(settled, vital, criteria, adverse_events) by (participant_id, from_position), for the rows not in `have`."""
+    """(settled, vital, criteria, adverse_events) by (participant_id, from_position), for the
+    rows not in `have`."""
     changed: list[str]
     """Participants with events the read model does not hold yet (fold them from the log)."""
 
@@ -57,19 +58,7 @@ def outcome_rows(engine: Engine, topic_prefix: str, as_of: str | None,
     with engine.connect() as conn:
         postgres = conn.dialect.name == "postgresql"
         for _ in range(ATTEMPTS):
-            generation = active_generation(conn)
-            projected = int(conn.execute(sa.select(projection_positions.c.position).where(
-                projection_positions.c.name == "participant_outcomes",
-                projection_positions.c.generation == generation)).scalar() or 0)
-            if as_of is None:
-                upto = int(conn.execute(sa.select(sa.func.max(ledger_chain.c.position))
-                                        ).scalar() or 0)
-            else:
-                upto = int(conn.execute(sa.select(sa.func.max(ledger_chain.c.position)).where(
-                    ledger_chain.c.recorded_at <= as_of)).scalar() or 0)
-            at = min(projected, upto)
-            changed = sorted(str(s) for s in conn.execute(sa.text(CHANGED_SQL), {
-                "after": at, "upto": upto, "prefix": topic_prefix + "%"}).scalars())
+            generation, at, changed = _held(conn, topic_prefix, as_of)
             skip = set(changed)
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
@@ -103,5 +92,51 @@ def outcome_rows(engine: Engine, topic_prefix: str, as_of: str | None,
                 cursor.close()
             if active_generation(conn) == generation and len(payloads) == len(missing):
                 return OutcomeRows(generation, rows, payloads, changed)
+            conn.rollback()
+    return None
+
+
+def _held(conn: Connection, topic_prefix: str, as_of: str | None) -> tuple[int, int, list[str]]:
+    """The active generation; the position P its rows are read at (the last position recorded
+    at or before `as_of`, capped at how far the projector has come); the participants with
+    events after P and up to `as_of` (fold them from the log)."""
+    generation = active_generation(conn)
+    projected = int(conn.execute(sa.select(projection_positions.c.position).where(
+        projection_positions.c.name == "participant_outcomes",
+        projection_positions.c.generation == generation)).scalar() or 0)
+    last = sa.select(sa.func.max(ledger_chain.c.position))
+    if as_of is not None:
+        last = last.where(ledger_chain.c.recorded_at <= as_of)
+    upto = int(conn.execute(last).scalar() or 0)
+    at = min(projected, upto)
+    changed = sorted(str(s) for s in conn.execute(sa.text(CHANGED_SQL), {
+        "after": at, "upto": upto, "prefix": topic_prefix + "%"}).scalars())
+    return generation, at, changed
+
+
+@dataclass(frozen=True)
+class ParticipantRows:
+    rows: list[tuple[str, str, str, int]]
+    """(participant_id, site_id, status, version) of each participant the read model holds at
+    the position, except those in `changed`."""
+    changed: list[str]
+    """Participants with events the read model does not hold yet (fold them from the log)."""
+
+
+def participant_rows(engine: Engine, topic_prefix: str, as_of: str | None
+                     ) -> ParticipantRows | None:
+    """Every participant enrolled as of `as_of` (None: now), in the state the outcome rows
+    hold for them then. None if a rebuild kept switching generations meanwhile."""
+    cols = participant_outcomes.c
+    with engine.connect() as conn:
+        for _ in range(ATTEMPTS):
+            generation, at, changed = _held(conn, topic_prefix, as_of)
+            skip = set(changed)
+            rows = [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in conn.execute(
+                sa.select(cols.participant_id, cols.site_id, cols.status, cols.version).where(
+                    cols.generation == generation, cols.to_position > at,
+                    cols.from_position <= at)) if r[0] not in skip]
+            if active_generation(conn) == generation:
+                return ParticipantRows(rows, changed)
             conn.rollback()
     return None

@@ -194,11 +194,10 @@ class Projector:
             states[stream_id] = event.mutate(before)
             if isinstance(event, participant_event):
                 touched[stream_id] = position
-                carried, new_row = carry(facts.get(stream_id), states[stream_id],
-                                         type(event).__name__, event.event_id)
+                carried = carry(facts.get(stream_id), states[stream_id], type(event).__name__,
+                                event.event_id)
                 facts[stream_id] = carried
-                if new_row:
-                    rows.outcomes.append((storable(stream_id), position, carried.values))
+                rows.outcomes.append((storable(stream_id), position, carried.values))
                 if type(event).__name__ in timeline_types:
                     rescanned[stream_id] = position
         rows.summarised = list(touched)

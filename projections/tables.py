@@ -79,9 +79,12 @@ participant_outcomes = sa.Table(
     sa.Column("vital", sa.Text),
     sa.Column("criteria", sa.Text),
     sa.Column("adverse_events", sa.Text),
+    sa.Column("version", sa.Integer),
+    sa.Column("status", sa.Text),
 )
-"""Bitemporal: each row holds a participant's outcome facts from `from_position` (one of their
-events) until `to_position` (their next event; CURRENT while there is none)."""
+"""Bitemporal: each row holds a participant's outcome facts, version and status from
+`from_position` (one of their events) until `to_position` (their next event; CURRENT while
+there is none)."""
 
 PROJECTION_TABLES = {
     "participant_summaries": participant_summaries,

@@ -1,9 +1,9 @@
 """The bitemporal outcome read model: each participant's outcome facts over recorded time.
 
-A row per participant per event of theirs that changed them: the facts the endpoints and
-safety tables need (domain/outcome_facts.py, stored as projections/outcome_documents.py
-says) as they stood from the event's position (`from_position`) until the participant's next
-such event (`to_position`; `CURRENT` while there is none). A read as of any
+A row per participant per event of theirs: the facts the endpoints and safety tables need
+(domain/outcome_facts.py, stored as projections/outcome_documents.py says), the
+participant's version and status, as they stood from the event's position (`from_position`)
+until the participant's next event (`to_position`; `CURRENT` while there is none). A read as of any
 recorded time selects the rows whose interval holds that time's position; a read at any
 clinical cutoff folds each row's facts, or takes its stored `settled` summary when the cutoff
 is past every dated entry (`settled_from`).
@@ -47,6 +47,8 @@ def upgrade() -> None:
         sa.Column("vital", sa.Text, nullable=False),
         sa.Column("criteria", sa.Text, nullable=False),
         sa.Column("adverse_events", sa.Text, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
     )
     op.create_index(f"{TABLE}_interval_idx", TABLE,
                     ["generation", "to_position", "from_position"])

@@ -16,6 +16,7 @@ from domain.casebook import status
 from domain.participant import Participant
 from infra.ledger.chain import format_recorded_at
 from infra.ledger.store import LedgerStore
+from projections.outcome_rows import participant_rows
 from projections.queries import participant_list
 from services.access import Action, visible_sites
 from services.application import PARTICIPANT_TOPIC_PREFIX, Actor, TrialLedger
@@ -67,10 +68,18 @@ def current_participants(ledger: TrialLedger, engine: Engine,
 def participant_summaries(ledger: TrialLedger, engine: Engine, sites: tuple[str, ...] | None,
                           as_of: str | None) -> list[dict[str, Any]]:
     """{participant_id, site_id, status, version} of the participants enrolled as of `as_of`
-    at `sites`: from the read model now, by folding every participant at an earlier time."""
+    at `sites`, in id order: now from `participant_summaries`, at an earlier time from the
+    outcome rows true then (each holds the participant's version and status)."""
     if as_of is None:
         return current_participants(ledger, engine, sites)
-    return [_summary(p) for p in visible_participants(ledger, sites, as_of)]
+    found = participant_rows(engine, PARTICIPANT_TOPIC_PREFIX, as_of)
+    if found is None or any(REPLACED in pid or REPLACED in site for pid, site, _, _ in found.rows):
+        return [_summary(p) for p in visible_participants(ledger, sites, as_of)]
+    chosen = [{"participant_id": pid, "site_id": site, "status": state, "version": version}
+              for pid, site, state, version in found.rows]
+    chosen += [_summary(ledger.participant(pid, as_of=as_of)) for pid in found.changed]
+    return sorted((s for s in chosen if sites is None or s["site_id"] in sites),
+                  key=lambda s: s["participant_id"])
 
 
 def _summary(participant: Participant) -> dict[str, Any]:

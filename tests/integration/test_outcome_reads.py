@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.casebook import status
 from domain.outcome_facts import outcome_facts, settled_summaries
 from domain.protocol import CRITERIA
 from domain.study_reports import study_endpoints
@@ -25,6 +26,7 @@ from projections.runner import Projector
 from projections.state import rebuild, state_hashes
 from projections.tables import CURRENT, participant_outcomes
 from services.api.analysis_view import study_safety
+from services.api.scope import participant_summaries
 from services.application import TrialLedger
 from services.seed import seed_trial
 from services.study_outcomes import endpoints, safety, study_outcomes
@@ -103,7 +105,8 @@ def test_rows_cover_each_participant_gap_free_and_hold_what_a_derivation_gives(
     with engine.connect() as conn:
         rows = conn.execute(sa.select(
             cols.participant_id, cols.from_position, cols.to_position, cols.site_id,
-            cols.settled, cols.vital, cols.criteria, cols.adverse_events).order_by(
+            cols.settled, cols.vital, cols.criteria, cols.adverse_events, cols.version,
+            cols.status).order_by(
             cols.participant_id, cols.from_position)).all()
         chain = {int(p): (s, int(v)) for p, s, v in conn.execute(sa.text(
             "SELECT position, stream_id, version FROM ledger_chain")).all()}
@@ -112,20 +115,35 @@ def test_rows_cover_each_participant_gap_free_and_hold_what_a_derivation_gives(
         by_participant.setdefault(row.participant_id, []).append(row)
     assert set(by_participant) == {pid for pid, _ in ledger.participant_ids()}
     for pid, found in by_participant.items():
-        # Gap-free: each row ends where the next begins, the last is current, and every
-        # boundary is one of the participant's own events.
+        # Gap-free: a row per event of the participant, each ending where the next begins,
+        # the last current.
         assert [int(r.to_position) for r in found[:-1]] == [int(r.from_position)
                                                             for r in found[1:]]
         assert int(found[-1].to_position) == CURRENT
+        assert [int(r.version) for r in found] == list(range(1, len(found) + 1))
         for row in found:
             stream, version = chain[int(row.from_position)]
-            assert stream == pid
+            assert stream == pid and int(row.version) == version
             participant = ledger.repository.get(pid, version=version)
             facts = outcome_facts(participant)
+            assert row.status == status(participant)
             assert (row.site_id, row.settled, row.vital, row.criteria, row.adverse_events) == (
                 facts.site_id, settled_document(settled_summaries(facts)),
                 vital_document(facts), criteria_document(facts.criteria),
                 adverse_events_document(facts.adverse_events)), (pid, version)
+
+
+def test_the_participant_list_as_of_any_time_equals_a_replay(
+        ledger: TrialLedger, engine: sa.Engine) -> None:
+    _trial(ledger)
+    times = _times(engine)
+    Projector(ledger, engine).catch_up(limit=23, until=2 * len(times) // 3)
+    for as_of in times[::7] + [times[-1]]:
+        for sites in (None, ("S01",), ("S02", "S03")):
+            expected = [{"participant_id": p.id, "site_id": p.site_id, "status": status(p),
+                         "version": p.version} for p in _replayed(ledger, as_of)
+                        if sites is None or p.site_id in sites]
+            assert participant_summaries(ledger, engine, sites, as_of) == expected, as_of
 
 
 def test_a_rebuild_gives_the_same_outcome_rows(ledger: TrialLedger, engine: sa.Engine) -> None:
