@@ -80,8 +80,8 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str,
     from lifelines import KaplanMeierFitter
 
     from bench.timetravel import fresh_store, open_ledger
-    from projections.state import REBUILD_BATCH
     from projections.runner import Projector
+    from projections.state import REBUILD_BATCH
     from services.study_outcomes import endpoints, study_outcomes
 
     out: dict[str, Any] = {"store": kind}
@@ -105,8 +105,6 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str,
                 read = study_outcomes(opened.ledger, opened.engine, None, between)
                 return {c: endpoints(read, c, PAST_CUTOFF, moment) for c in CRITERIA}
 
-            now_s, now_runs, reports = _timed(args.repeat, now)
-            past_s, past_runs, past_reports = _timed(args.repeat, past)
             curves = _curves(study_outcomes(opened.ledger, opened.engine, None, None),
                              DATA_CUTOFF)
 
@@ -119,7 +117,19 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str,
                     fitter.confidence_interval_  # noqa: B018 - computed lazily; part of the fit
                 return medians
 
-            peer_s, peer_runs, medians = _timed(args.repeat, lifelines_fits)
+            # Interleaved, so that load on the machine falls on all three alike.
+            runs: dict[str, list[float]] = {"now": [], "past": [], "peer": []}
+            results: dict[str, Any] = {}
+            for _ in range(args.repeat):
+                for name, work in (("now", now), ("past", past), ("peer", lifelines_fits)):
+                    started = time.perf_counter()
+                    results[name] = work()
+                    runs[name].append(time.perf_counter() - started)
+            now_s, now_runs, reports = statistics.median(runs["now"]), runs["now"], results["now"]
+            past_s, past_runs, past_reports = (statistics.median(runs["past"]), runs["past"],
+                                               results["past"])
+            peer_s, peer_runs, medians = (statistics.median(runs["peer"]), runs["peer"],
+                                          results["peer"])
             stats_s, _, _ = _timed(args.repeat, lambda: [
                 fit_kaplan_meier([t.days for t in times], [t.event for t in times])
                 for times in curves])

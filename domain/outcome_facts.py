@@ -304,7 +304,7 @@ def summary_at(facts: OutcomeFacts, criterion: Criterion, cutoff: date) -> Parti
     return ParticipantSummary(
         treated=True,
         evaluable=found.evaluable,
-        best_overall_response=best.confirmed.value,  # type: ignore[arg-type]
+        best_overall_response=best.confirmed.value,
         os=os,
         pfs=progression_free_survival(outcomes, cutoff),
         dor=duration_of_response(outcomes, cutoff),

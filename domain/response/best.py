@@ -5,10 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol, TypeVar
 
 from domain.protocol import CONFIRM_DAYS, MAX_NE_BETWEEN_CONFIRMATION, SD_MIN_DAYS
 from domain.response.responses import Response
 from domain.response.timepoint import TimepointResponse
+
+
+class Timepoint(Protocol):
+    """What BOR reads of a time-point response: its date and overall response."""
+
+    @property
+    def on(self) -> date: ...
+
+    @property
+    def overall(self) -> Response: ...
+
+
+T = TypeVar("T", bound=Timepoint)
 
 _RANK = {Response.CR: 0, Response.PR: 1, Response.SD: 2, Response.PD: 3, Response.NE: 4}
 """Unconfirmed BOR: best of CR > PR > SD > PD > NE."""
@@ -42,12 +56,12 @@ class _Counted:
 
 
 def reads_counted(
-    timepoints: Sequence[TimepointResponse],
+    timepoints: Sequence[T],
     treatment_start_on: date,
     therapy_start_on: date | None = None,
-) -> list[TimepointResponse]:
+) -> list[T]:
     """Reads after treatment start and before off-protocol therapy, up to the first PD."""
-    counted: list[TimepointResponse] = []
+    counted: list[T] = []
     for timepoint in sorted(timepoints, key=lambda tp: tp.on):
         if timepoint.on <= treatment_start_on:
             continue
@@ -105,7 +119,7 @@ def _confirmed(reads: list[_Counted]) -> tuple[Response, date | None]:
 
 
 def best_overall_response(
-    timepoints: Sequence[TimepointResponse],
+    timepoints: Sequence[Timepoint],
     treatment_start_on: date,
     therapy_start_on: date | None = None,
 ) -> BestOverallResponse:
