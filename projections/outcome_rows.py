@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from infra.tables import ledger_chain
-from projections.runner import active_generation
-from projections.tables import participant_outcomes, projection_positions
+from projections.runner import NAMES, active_generation
+from projections.tables import participant_outcomes, projection_active, projection_positions
 
 ATTEMPTS = 5
 
@@ -90,7 +90,7 @@ def outcome_rows(engine: Engine, topic_prefix: str, as_of: str | None,
                             payloads[(pid, start)] = (found[0], found[1], found[2], found[3])
             finally:
                 cursor.close()
-            if active_generation(conn) == generation and len(payloads) == len(missing):
+            if _unchanged(conn, generation) and len(payloads) == len(missing):
                 return OutcomeRows(generation, rows, payloads, changed)
             conn.rollback()
     return None
@@ -99,19 +99,32 @@ def outcome_rows(engine: Engine, topic_prefix: str, as_of: str | None,
 def _held(conn: Connection, topic_prefix: str, as_of: str | None) -> tuple[int, int, list[str]]:
     """The active generation; the position P its rows are read at (the last position recorded
     at or before `as_of`, capped at how far the projector has come); the participants with
-    events after P and up to `as_of` (fold them from the log)."""
-    generation = active_generation(conn)
-    projected = int(conn.execute(sa.select(projection_positions.c.position).where(
-        projection_positions.c.name == "participant_outcomes",
-        projection_positions.c.generation == generation)).scalar() or 0)
+    events after P and up to `as_of` (fold them from the log). Two statements."""
     last = sa.select(sa.func.max(ledger_chain.c.position))
     if as_of is not None:
         last = last.where(ledger_chain.c.recorded_at <= as_of)
-    upto = int(conn.execute(last).scalar() or 0)
+    found = conn.execute(
+        sa.select(projection_active.c.generation, projection_positions.c.position,
+                  last.scalar_subquery())
+        .join_from(projection_active, projection_positions, sa.and_(
+            projection_positions.c.generation == projection_active.c.generation,
+            projection_positions.c.name == "participant_outcomes"))
+        .where(projection_active.c.name == NAMES[0])).first()
+    if found is None:
+        generation, projected = active_generation(conn), 0
+        upto = int(conn.execute(last).scalar() or 0)
+    else:
+        generation, projected, upto = int(found[0]), int(found[1]), int(found[2] or 0)
     at = min(projected, upto)
     changed = sorted(str(s) for s in conn.execute(sa.text(CHANGED_SQL), {
         "after": at, "upto": upto, "prefix": topic_prefix + "%"}).scalars())
     return generation, at, changed
+
+
+def _unchanged(conn: Connection, generation: int) -> bool:
+    """Whether `generation` is still the active one: a generation is replaced for good and its
+    rows deleted only then, so rows read before this check are of that generation."""
+    return active_generation(conn) == generation
 
 
 @dataclass(frozen=True)
@@ -136,7 +149,7 @@ def participant_rows(engine: Engine, topic_prefix: str, as_of: str | None
                 sa.select(cols.participant_id, cols.site_id, cols.status, cols.version).where(
                     cols.generation == generation, cols.to_position > at,
                     cols.from_position <= at)) if r[0] not in skip]
-            if active_generation(conn) == generation:
+            if _unchanged(conn, generation):
                 return ParticipantRows(rows, changed)
             conn.rollback()
     return None
