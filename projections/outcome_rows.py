@@ -22,15 +22,15 @@ from projections.tables import participant_outcomes, projection_active, projecti
 
 ATTEMPTS = 5
 
-CHANGED_SQL = """
-SELECT DISTINCT c.stream_id FROM ledger_chain c
-WHERE c.position > :after AND c.position <= :upto
-AND EXISTS (SELECT 1 FROM stored_events s WHERE s.originator_id = c.stream_id
-            AND s.originator_version = 1 AND s.topic LIKE :prefix)
-"""
+CHANGED_STREAMS_SQL = ("SELECT DISTINCT stream_id FROM ledger_chain "
+                       "WHERE position > :after AND position <= :upto")
+PARTICIPANT_STREAMS_SQL = ("SELECT originator_id FROM stored_events WHERE originator_id IN :ids "
+                           "AND originator_version = 1 AND topic LIKE :prefix")
+"""Two selects rather than one: joined, PostgreSQL's planner starts from every participant's
+first event rather than from the (usually empty) position range."""
 
 
-PAYLOAD = "settled, vital, criteria, adverse_events"
+PAYLOAD = "settled_from, settled, vital, criteria, adverse_events"
 FEW = 200
 """Up to this many rows' payloads are fetched by key; more, with one select of them all."""
 
@@ -39,11 +39,11 @@ FEW = 200
 class OutcomeRows:
     generation: int
     rows: list[tuple[Any, ...]]
-    """(participant_id, from_position, site_id, enrolled_on, settled_from) of each participant
-    the read model holds at the position, except those in `changed`."""
-    payloads: dict[tuple[str, int], tuple[str, str, str, str]]
-    """(settled, vital, criteria, adverse_events) by (participant_id, from_position), for the
-    rows not in `have`."""
+    """(participant_id, from_position, site_id, enrolled_on) of each participant the read
+    model holds at the position, except those in `changed`."""
+    payloads: dict[tuple[str, int], tuple[str, str, str, str, str]]
+    """(settled_from, settled, vital, criteria, adverse_events) by (participant_id,
+    from_position), for the rows not in `have`."""
     changed: list[str]
     """Participants with events the read model does not hold yet (fold them from the log)."""
 
@@ -58,26 +58,33 @@ def outcome_rows(engine: Engine, topic_prefix: str, as_of: str | None,
     with engine.connect() as conn:
         postgres = conn.dialect.name == "postgresql"
         for _ in range(ATTEMPTS):
-            generation, at, changed = _held(conn, topic_prefix, as_of)
+            generation, at, changed, projected = _held(conn, topic_prefix, as_of)
             skip = set(changed)
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 mark = "%s" if postgres else "?"
                 where = (f"WHERE generation = {mark} AND to_position > {mark} "
                          f"AND from_position <= {mark}")
-                cursor.execute(f"SELECT participant_id, from_position, site_id, enrolled_on, "
-                               f"settled_from FROM participant_outcomes {where}",
-                               (generation, at, at))
+                if at == projected:
+                    # The rows current at the projector's position: each participant's
+                    # summary names its current row (its last event's position), and the
+                    # summaries are a small, dense table.
+                    cursor.execute(f"SELECT participant_id, last_position, site_id, enrolled_on "
+                                   f"FROM participant_summaries WHERE generation = {mark}",
+                                   (generation,))
+                else:
+                    cursor.execute(f"SELECT participant_id, from_position, site_id, enrolled_on "
+                                   f"FROM participant_outcomes {where}", (generation, at, at))
                 rows = [row for row in cursor.fetchall() if row[0] not in skip
                         and (sites is None or row[2] in sites)]
                 missing = [(row[0], row[1]) for row in rows
                            if (generation, row[0], row[1]) not in have]
-                payloads: dict[tuple[str, int], tuple[str, str, str, str]] = {}
+                payloads: dict[tuple[str, int], tuple[str, str, str, str, str]] = {}
                 if len(missing) > FEW:
                     cursor.execute(f"SELECT participant_id, from_position, {PAYLOAD} "
                                    f"FROM participant_outcomes {where}", (generation, at, at))
                     wanted = set(missing)
-                    payloads = {(r[0], r[1]): (r[2], r[3], r[4], r[5])
+                    payloads = {(r[0], r[1]): (r[2], r[3], r[4], r[5], r[6])
                                 for r in cursor.fetchall() if (r[0], r[1]) in wanted}
                 else:
                     for pid, start in missing:
@@ -87,19 +94,21 @@ def outcome_rows(engine: Engine, topic_prefix: str, as_of: str | None,
                             f"AND from_position = {mark}", (generation, pid, start))
                         found = cursor.fetchone()
                         if found is not None:
-                            payloads[(pid, start)] = (found[0], found[1], found[2], found[3])
+                            payloads[(pid, start)] = tuple(found)  # type: ignore[assignment]
             finally:
                 cursor.close()
-            if _unchanged(conn, generation) and len(payloads) == len(missing):
+            if len(payloads) == len(missing) and _unchanged(conn, generation, bool(rows)):
                 return OutcomeRows(generation, rows, payloads, changed)
             conn.rollback()
     return None
 
 
-def _held(conn: Connection, topic_prefix: str, as_of: str | None) -> tuple[int, int, list[str]]:
+def _held(conn: Connection, topic_prefix: str, as_of: str | None
+          ) -> tuple[int, int, list[str], int]:
     """The active generation; the position P its rows are read at (the last position recorded
     at or before `as_of`, capped at how far the projector has come); the participants with
-    events after P and up to `as_of` (fold them from the log). Two statements."""
+    events after P and up to `as_of` (fold them from the log); how far the projector has
+    come. Two statements."""
     last = sa.select(sa.func.max(ledger_chain.c.position))
     if as_of is not None:
         last = last.where(ledger_chain.c.recorded_at <= as_of)
@@ -116,15 +125,22 @@ def _held(conn: Connection, topic_prefix: str, as_of: str | None) -> tuple[int, 
     else:
         generation, projected, upto = int(found[0]), int(found[1]), int(found[2] or 0)
     at = min(projected, upto)
-    changed = sorted(str(s) for s in conn.execute(sa.text(CHANGED_SQL), {
-        "after": at, "upto": upto, "prefix": topic_prefix + "%"}).scalars())
-    return generation, at, changed
+    streams = list(conn.execute(sa.text(CHANGED_STREAMS_SQL),
+                                {"after": at, "upto": upto}).scalars())
+    changed: list[str] = []
+    if streams:
+        changed = sorted(str(s) for s in conn.execute(
+            sa.text(PARTICIPANT_STREAMS_SQL).bindparams(sa.bindparam("ids", expanding=True)),
+            {"ids": streams, "prefix": topic_prefix + "%"}).scalars())
+    return generation, at, changed, projected
 
 
-def _unchanged(conn: Connection, generation: int) -> bool:
-    """Whether `generation` is still the active one: a generation is replaced for good and its
-    rows deleted only then, so rows read before this check are of that generation."""
-    return active_generation(conn) == generation
+def _unchanged(conn: Connection, generation: int, found: bool = False) -> bool:
+    """Whether rows read of `generation` are its rows: a rebuild deletes a generation's rows in
+    the transaction that makes another one active, so a select that found rows of it ran
+    before that (each select sees all of that transaction or none of it); one that found none
+    may have run after, so then the generation must still be the active one."""
+    return found or active_generation(conn) == generation
 
 
 @dataclass(frozen=True)
@@ -143,13 +159,13 @@ def participant_rows(engine: Engine, topic_prefix: str, as_of: str | None
     cols = participant_outcomes.c
     with engine.connect() as conn:
         for _ in range(ATTEMPTS):
-            generation, at, changed = _held(conn, topic_prefix, as_of)
+            generation, at, changed, _ = _held(conn, topic_prefix, as_of)
             skip = set(changed)
             rows = [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in conn.execute(
                 sa.select(cols.participant_id, cols.site_id, cols.status, cols.version).where(
                     cols.generation == generation, cols.to_position > at,
                     cols.from_position <= at)) if r[0] not in skip]
-            if _unchanged(conn, generation):
+            if _unchanged(conn, generation, bool(rows)):
                 return ParticipantRows(rows, changed)
             conn.rollback()
     return None

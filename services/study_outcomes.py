@@ -101,11 +101,11 @@ def study_outcomes(ledger: TrialLedger, engine: Engine, sites: tuple[str, ...] |
         return _folded(ledger, [pid for pid, _ in ledger.participant_ids(as_of=as_of)], sites,
                        as_of)
     chosen = []
-    for pid, start, site, enrolled, settled_from in found.rows:
+    for pid, start, site, enrolled in found.rows:
         key = (found.generation, pid, start)
         outcome = decoded.get(key)
         if outcome is None:
-            settled, *documents = found.payloads[(pid, start)]
+            settled_from, settled, *documents = found.payloads[(pid, start)]
             outcome = ParticipantOutcomes(str(pid), str(site), date.fromisoformat(enrolled),
                                           date.fromisoformat(settled_from), settled,
                                           (documents[0], documents[1], documents[2]))
