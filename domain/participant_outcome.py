@@ -107,7 +107,7 @@ def entry_read(entry: Any, criterion: Criterion) -> Read:
     for as long as the entry holds that data (a correction replaces the data, so its reads
     are rebuilt): the projector derives a participant's responses after every scan."""
     raw = entry.data["reads"][criterion]
-    kept = entry.__dict__.setdefault("_reads", {})
+    kept: dict[Criterion, tuple[object, Read]] = entry.__dict__.setdefault("_reads", {})
     found = kept.get(criterion)
     if found is not None and found[0] is raw:
         return found[1]

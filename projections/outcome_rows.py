@@ -94,7 +94,7 @@ def outcome_rows(engine: Engine, topic_prefix: str, as_of: str | None,
                             f"AND from_position = {mark}", (generation, pid, start))
                         found = cursor.fetchone()
                         if found is not None:
-                            payloads[(pid, start)] = tuple(found)  # type: ignore[assignment]
+                            payloads[(pid, start)] = (found[0], found[1], found[2], found[3], found[4])
             finally:
                 cursor.close()
             if len(payloads) == len(missing) and _unchanged(conn, generation, bool(rows)):
