@@ -3,7 +3,7 @@ events, each beside a bare indexed SELECT of the same rows measured in the same 
 
     .venv/bin/python -m bench.reads [--store sqlite|postgresql|both] [--participants 1000]
         [--events-per 50] [--reads 200] [--before-reads 5] [--seed 1]
-        [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--explain]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--window 2500] [--explain]
         [--json-file PATH]
 
 For each store kind, in one run:
@@ -22,13 +22,22 @@ For each store kind, in one run:
    - `GET /api/v1/ledger/proofs/inclusion?event_id=` (auditor), a random stored event;
    - `GET /api/v1/participants` (data manager, every site);
    - `GET /api/v1/audit-trail?participant_id=` (auditor), a random participant: one page
-     of --events-per entries, each verified against its chain hash.
+     of --events-per entries, each verified against its chain hash;
+   - `GET /api/v1/audit-trail?site_id=&event_type=&recorded_from=&recorded_to=` (auditor):
+     a random site, one of four event types and a random window of the recorded times
+     covering --window events of the log (2,500 by default): one page (up to 100) of the
+     matching entries, each verified.
    Every answer is checked (200; the proof names the asked event; the list holds every
-   participant; the trail holds the participant's --events-per entries, all verified).
-3. Peers, in the same run, same targets: the bare SELECTs an answer needs at least, through
-   the same engine: the index row for the event id; the read model's rows of every
-   participant; the participant's audit-feed rows and their stored events by position. And
-   the HTTP floor: `GET /health` (one `SELECT 1`) through the same client.
+   participant; the trail holds the participant's --events-per entries, all verified; the
+   filtered trail holds exactly the first matching entries, counted by a bare SELECT
+   beforehand, all verified and all of the asked site, type and window).
+3. Peers (bench/read_peers.py), in the same run, same targets: the bare SELECTs an answer
+   needs at least, through the same engine: the index row for the event id; the read
+   model's rows of every participant; the participant's audit-feed rows and their stored
+   events by position; for the filtered trail, the window's first and last positions from
+   the chain's recorded-time index, then the feed rows of the site and type in that position
+   range (the site index) and their stored events. And the HTTP floor: `GET /health` (one
+   `SELECT 1`) through the same client.
    And the event id look-up alone, in-process (`find_indexed_event`: the index row, the
    stored event and chain row at its position, the event id checked in the stored bytes),
    beside the same bare index row.
@@ -43,7 +52,10 @@ For each store kind, in one run:
    `scope.enrolled`, i.e. it cost at least the list's before figure.
 
 Prints p50/p95 per read and the ratios ours p95 / peer p95 and before p50 / ours p50.
-`--explain` prints the query plans of the audit-trail and participant-list statements.
+`--explain` prints the query plan (SQLite `EXPLAIN QUERY PLAN`, PostgreSQL `EXPLAIN ANALYZE`)
+of every statement the app runs for: the participant list, the audit trail by participant,
+by site, by user, by event type, by recorded-time range, and by all of these but the
+participant together.
 """
 
 from __future__ import annotations
@@ -65,9 +77,18 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from bench.ingest import fresh_store
+from bench.read_peers import (
+    FILTER_PAGE,
+    before_audit,
+    explain,
+    filter_targets,
+    ours_audit_select,
+    peer_feed_rows,
+    peer_filtered,
+    peer_index_row,
+    peer_summaries,
+)
 from bench.timetravel import Deadline, Workload, populate, validate_shapes
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -176,107 +197,6 @@ def _stored_ids(bench: Bench) -> list[tuple[str, int]]:
     return found
 
 
-# -- peers and the paths replaced -----------------------------------------------------------
-
-
-def _col(engine: sa.Engine) -> str:
-    return "notification_id" if engine.dialect.name == "postgresql" else "rowid"
-
-
-def peer_index_row(engine: sa.Engine) -> Callable[[str], None]:
-    statement = sa.text("SELECT position FROM ledger_event_ids WHERE event_id = :e")
-
-    def call(event_id: str) -> None:
-        with engine.connect() as conn:
-            assert conn.execute(statement, {"e": event_id}).scalar() is not None
-    return call
-
-
-def peer_summaries(engine: sa.Engine, expected: int) -> Callable[[Any], None]:
-    statement = sa.text("SELECT participant_id, site_id, status, version "
-                        "FROM participant_summaries WHERE generation = 1 "
-                        "ORDER BY participant_id")
-
-    def call(_: Any) -> None:
-        with engine.connect() as conn:
-            assert len(conn.execute(statement).all()) == expected
-    return call
-
-
-def peer_feed_rows(engine: sa.Engine, expected: int) -> Callable[[str], None]:
-    feed = sa.text("SELECT * FROM audit_feed WHERE generation = 1 AND stream_id = :s "
-                   "ORDER BY position LIMIT 100")
-    stored = sa.text(f"SELECT {_col(engine)}, state FROM stored_events "
-                     f"WHERE {_col(engine)} IN :p").bindparams(
-        sa.bindparam("p", expanding=True))
-
-    def call(pid: str) -> None:
-        with engine.connect() as conn:
-            rows = conn.execute(feed, {"s": pid}).all()
-            states = conn.execute(stored, {"p": [r.position for r in rows]}).all()
-        assert len(rows) == len(states) == expected
-    return call
-
-
-OLD_AUDIT_SQL = """
-SELECT a.*, c.leaf_index FROM audit_feed a LEFT JOIN ledger_chain c ON c.position = a.position
-WHERE a.generation = 1 AND a.position > 0 AND a.position <= :last
-AND coalesce(c.stream_id, a.stream_id) = :s ORDER BY a.position LIMIT 100
-"""
-
-
-def ours_audit_select(engine: sa.Engine, last: int, expected: int) -> Callable[[str], None]:
-    """The audit trail's candidate select for one participant (projections.queries)."""
-    from projections.queries import _projected
-
-    def call(pid: str) -> None:
-        rows = _projected(engine, 1, 0, last, 100, participant_id=pid, user=None, as_of=None,
-                          sites=None)
-        assert len(rows) == expected
-    return call
-
-
-def before_audit(engine: sa.Engine, last: int) -> Callable[[str], None]:
-    statement = sa.text(OLD_AUDIT_SQL)
-
-    def call(pid: str) -> None:
-        with engine.connect() as conn:
-            conn.execute(statement, {"s": pid, "last": last}).all()
-    return call
-
-
-def explain(engine: sa.Engine, client: Any, headers: dict[str, str], pid: str) -> list[str]:
-    """Query plans of the statements an audit-trail read and a list read run."""
-    captured: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-                _many: bool) -> None:
-        if "audit_feed" in statement or "participant_summaries" in statement:
-            captured.append((statement, parameters))
-
-    app_engine = client.app.state.engine
-    sa.event.listen(app_engine, "before_cursor_execute", capture)
-    try:
-        client.get("/api/v1/audit-trail", headers=headers, params={"participant_id": pid})
-        client.get("/api/v1/participants", headers=headers)
-    finally:
-        sa.event.remove(app_engine, "before_cursor_execute", capture)
-    postgres = engine.dialect.name == "postgresql"
-    out = []
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        for statement, parameters in captured:
-            prefix = "EXPLAIN ANALYZE " if postgres else "EXPLAIN QUERY PLAN "
-            cursor.execute(prefix + statement, parameters)
-            plan = "\n".join(" | ".join(str(v) for v in row) for row in cursor.fetchall())
-            out.append(f"-- {' '.join(statement.split())[:160]}...\n{plan}")
-        cursor.close()
-    finally:
-        raw.close()
-    return out
-
-
 # -- one store ----------------------------------------------------------------------------------
 
 
@@ -312,6 +232,7 @@ def bench_store(kind: str, args: argparse.Namespace, workload: Workload, workdir
             rng = random.Random(f"reads:{args.seed}:{kind}")
             event_targets = [rng.choice(events)[0] for _ in range(args.reads)]
             pids = [rng.choice(workload.ids) for _ in range(args.reads)]
+            filtered = filter_targets(bench.engine, rng, args.reads, args.window)
             n = args.participants
             with _client(bench.settings) as client:
                 auditor = {"Authorization": f"Bearer {bench.token('bench.auditor')}"}
@@ -336,6 +257,17 @@ def bench_store(kind: str, args: argparse.Namespace, workload: Workload, workdir
                     assert len(entries) == args.events_per, (pid, len(entries))
                     assert all(e["verified"] for e in entries)
 
+                def trail_filtered(target: tuple[Any, ...]) -> None:
+                    site, type_, (low, high), expected = target
+                    response = client.get("/api/v1/audit-trail", headers=auditor, params={
+                        "site_id": site, "event_type": type_, "recorded_from": low,
+                        "recorded_to": high, "limit": FILTER_PAGE})
+                    assert response.status_code == 200, response.text
+                    entries = response.json()["entries"]
+                    assert len(entries) == expected, (target, len(entries))
+                    assert all(e["verified"] and e["site_id"] == site and e["type"] == type_
+                               and low <= e["recorded_at"] <= high for e in entries)
+
                 def health(_: Any) -> None:
                     assert client.get("/health").status_code == 200
 
@@ -343,6 +275,7 @@ def bench_store(kind: str, args: argparse.Namespace, workload: Workload, workdir
                     proof(event_targets[0])
                     listing(None)
                     trail(pids[0])
+                    trail_filtered(filtered[0])
                     health(None)
                 reads = {
                     "inclusion proof by event_id": (
@@ -354,6 +287,9 @@ def bench_store(kind: str, args: argparse.Namespace, workload: Workload, workdir
                     "audit trail by participant": (
                         timed(pids, trail),
                         timed(pids, peer_feed_rows(bench.engine, args.events_per))),
+                    "audit trail by site, type and recorded time": (
+                        timed(filtered, trail_filtered),
+                        timed(filtered, peer_filtered(bench.engine))),
                 }
                 last = bench.ledger.store.max_position()
                 reads["audit-trail candidate select, in-process"] = (
@@ -365,7 +301,8 @@ def bench_store(kind: str, args: argparse.Namespace, workload: Workload, workdir
                     timed(event_targets, lookup_peer))
                 result["http_floor"] = timed(range(args.reads), health)
                 if args.explain:
-                    result["plans"] = explain(bench.engine, client, auditor, pids[0])
+                    result["plans"] = explain(bench.engine, client, auditor, pids[0],
+                                              filtered[0])
             result["reads"] = {name: {"ours": ours, "peer": peer}
                                for name, (ours, peer) in reads.items()}
             if args.before_reads:
@@ -447,6 +384,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--window", type=int, default=2500,
+                        help="events of the log a filtered read's recorded-time window spans")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--json-file", type=Path)
     args = parser.parse_args(argv)

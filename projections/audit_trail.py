@@ -6,6 +6,17 @@ and checked against the chain row's hash, the chain row must link to the previou
 the event's own fields are shown. A read-model row that disagrees with its event is shown
 with the event's values, flagged (`verified: false`, `problems`), and logged as a security
 warning: a hand-edited read model cannot put a forged author in front of an auditor.
+
+Each candidate arrives with everything its check needs (its chain row, its stored event and
+the previous chain row's hash), read in the same select as the candidate itself
+(projections/queries.py): checking a page costs no further query.
+
+The filters choose candidates by indexed columns: the participant by the chain's stream (or
+the read model's, where a chain row is missing), the recorded-time range by the chain's
+recorded times, the user, site and event type by the read model's columns. Every entry is
+then filtered again on the values shown (`matches`), so a read-model row edited into a
+filter's range never shows there; one edited out of it is missed by that filter, and named by
+`trial-ledger verify --read-models`.
 """
 
 from __future__ import annotations
@@ -16,14 +27,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy.engine import Connection, Engine
 
 from infra.ledger.chain import GENESIS_HASH, ChainedRecord, link_hash
 from infra.ledger.store import ChainRow, StoredRow
 from infra.logging import get_logger
-from infra.tables import ledger_chain
 from projections import rows as fold
 
 FEED_FIELDS = ("position", "event_id", "participant_id", "stream_id", "type", "occurred_on",
@@ -32,58 +41,86 @@ log = get_logger("trial_ledger.audit")
 
 
 @dataclass(frozen=True)
+class AuditFilters:
+    """What an audit-trail page is restricted to; None: no restriction.
+
+    `sites` are the sites whose entries may be shown (the caller's readable sites, narrowed
+    by a `site_id` filter; empty: none). Recorded times are canonical RFC 3339 text, both
+    bounds inclusive (`recorded_to` is also where `as_of` ends the trail)."""
+
+    participant_id: str | None = None
+    user: str | None = None
+    sites: tuple[str, ...] | None = None
+    event_type: str | None = None
+    recorded_from: str | None = None
+    recorded_to: str | None = None
+
+    @classmethod
+    def of(cls, *, participant_id: str | None = None, user: str | None = None,
+           readable: tuple[str, ...] | None = None, site_id: str | None = None,
+           event_type: str | None = None, recorded_from: str | None = None,
+           recorded_to: str | None = None, as_of: str | None = None) -> AuditFilters:
+        """The filters of a request: a `site_id` the caller may not read gives no sites at
+        all, which answers exactly as a readable site with no entries does."""
+        sites = readable
+        if site_id is not None:
+            sites = (site_id,) if readable is None or site_id in readable else ()
+        upper = min((t for t in (recorded_to, as_of) if t is not None), default=None)
+        return cls(participant_id, user, sites, event_type, recorded_from, upper)
+
+
+def matches(entry: dict[str, Any], filters: AuditFilters) -> bool:
+    """The filters, applied again to the values shown (the read model chose the candidates)."""
+    recorded = entry["recorded_at"] or ""
+    f = filters
+    return ((f.participant_id is None or entry["participant_id"] == f.participant_id)
+            and (f.user is None or entry["recorded_by"] == f.user)
+            and (f.event_type is None or entry["type"] == f.event_type)
+            and (f.sites is None or entry["site_id"] in f.sites)
+            and (f.recorded_from is None or recorded >= f.recorded_from)
+            and (f.recorded_to is None or recorded <= f.recorded_to))
+
+
+@dataclass(frozen=True)
 class Candidate:
-    """A position to show: its chain row (None if missing) and its read-model row (None for
-    events the projector has not reached yet)."""
+    """A position to show with what checking it takes: its chain row (None if missing), its
+    stored event (None if missing), the hash of the chain row before it (None if missing),
+    and its read-model row (None for events the projector has not reached yet)."""
 
     position: int
     chain: ChainRow | None
+    stored: StoredRow | None
+    previous: bytes | None
     feed: dict[str, Any] | None
 
 
 @contextmanager
-def connected(bind: Engine | Connection) -> Iterator[Connection]:
-    """`bind` itself if it is a connection (one checkout for a whole page), else a new one."""
+def reading(bind: Engine | Connection) -> Iterator[Connection]:
+    """`bind` itself if it is a connection (one checkout for a whole page), else a new one,
+    on PostgreSQL in autocommit: reads need no transaction, and none is then opened and
+    rolled back around them (two round trips). Each statement reads one snapshot either way:
+    read committed takes one per statement. SQLite's driver opens no transaction for a read,
+    and switching its mode would cost more than it saves."""
     if isinstance(bind, Connection):
         yield bind
         return
-    with bind.connect() as conn:
+    conn = bind.connect()
+    if bind.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    with conn:
         yield conn
 
 
-def _stored_at(engine: Engine | Connection, positions: list[int]) -> dict[int, StoredRow]:
-    if not positions:
-        return {}
-    col = "notification_id" if engine.dialect.name == "postgresql" else "rowid"
-    statement = sa.text(
-        f"SELECT {col} AS position, originator_id, originator_version, topic, state "
-        f"FROM stored_events WHERE {col} IN :positions"
-    ).bindparams(sa.bindparam("positions", expanding=True))
-    with connected(engine) as conn:
-        rows = conn.execute(statement, {"positions": positions}).all()
-    return {int(r.position): StoredRow(int(r.position), str(r.originator_id),
-                                       int(r.originator_version), str(r.topic),
-                                       _blob(r.state)) for r in rows}
-
-
-def _blob(value: object) -> bytes:
+def blob(value: object) -> bytes:
+    """Stored bytes as bytes, even where a hand edit left text or NULL in a blob column."""
     if value is None:
         return b""
     return value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]
 
 
-def _hashes_of_leaves(engine: Engine | Connection, leaves: list[int]) -> dict[int, bytes]:
-    if not leaves:
-        return {}
-    query = sa.select(ledger_chain.c.leaf_index, ledger_chain.c.event_hash).where(
-        ledger_chain.c.leaf_index.in_(leaves))
-    with connected(engine) as conn:
-        return {int(r.leaf_index): _blob(r.event_hash) for r in conn.execute(query)}
-
-
-def _integrity(chain: ChainRow | None, stored: StoredRow | None,
-               previous: dict[int, bytes]) -> list[str]:
+def _integrity(candidate: Candidate) -> list[str]:
     """Why the stored event at this position cannot be trusted (empty: it can)."""
+    chain, stored = candidate.chain, candidate.stored
     if chain is None:
         return ["the event has no chain row: it cannot be verified"]
     if stored is None:
@@ -96,7 +133,7 @@ def _integrity(chain: ChainRow | None, stored: StoredRow | None,
                            stored.topic, chain.recorded_at, stored.state)
     if link_hash(chain.prev_hash, record) != chain.event_hash:
         problems.append("the stored event's bytes do not match its chain hash: it was altered")
-    expected = GENESIS_HASH if chain.leaf_index == 0 else previous.get(chain.leaf_index - 1)
+    expected = GENESIS_HASH if chain.leaf_index == 0 else candidate.previous
     if expected != chain.prev_hash:
         problems.append("the chain row does not link to the previous chain row")
     return problems
@@ -112,19 +149,14 @@ def _before(ledger: Any, stream_id: str, version: int) -> Any:
         return None
 
 
-def verified_entries(ledger: Any, engine: Engine | Connection, candidates: list[Candidate]
-                     ) -> list[dict[str, Any]]:
+def verified_entries(ledger: Any, candidates: list[Candidate]) -> list[dict[str, Any]]:
     """One entry per candidate, in order, with the stored event's own values."""
-    stored = _stored_at(engine, [c.position for c in candidates])
-    previous = _hashes_of_leaves(engine, sorted({c.chain.leaf_index - 1 for c in candidates
-                                                 if c.chain is not None
-                                                 and c.chain.leaf_index > 0}))
-    return [_entry(ledger, c, stored.get(c.position), previous) for c in candidates]
+    return [_entry(ledger, candidate) for candidate in candidates]
 
 
-def _entry(ledger: Any, candidate: Candidate, stored: StoredRow | None,
-           previous: dict[int, bytes]) -> dict[str, Any]:
-    problems = _integrity(candidate.chain, stored, previous)
+def _entry(ledger: Any, candidate: Candidate) -> dict[str, Any]:
+    problems = _integrity(candidate)
+    stored = candidate.stored
     true: dict[str, Any] | None = None
     if stored is not None and candidate.chain is not None:
         try:
@@ -153,12 +185,3 @@ def _entry(ledger: Any, candidate: Candidate, stored: StoredRow | None,
         entry["problems"] = problems
         log.warning("audit_entry_not_verified", position=candidate.position, problems=problems)
     return entry
-
-
-def matches(entry: dict[str, Any], *, participant_id: str | None, user: str | None,
-            as_of: str | None, sites: tuple[str, ...] | None) -> bool:
-    """The filters, applied again to the values shown (the read model chose the candidates)."""
-    return ((participant_id is None or entry["participant_id"] == participant_id)
-            and (user is None or entry["recorded_by"] == user)
-            and (as_of is None or (entry["recorded_at"] or "") <= as_of)
-            and (sites is None or entry["site_id"] in sites))

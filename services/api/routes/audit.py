@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
+import difflib
 import html
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Connection, Engine
 
-from projections.queries import audit_page
+from domain.account import Account
+from domain.errors import FieldProblem, InvalidEntry
+from domain.ledger_event import LedgerEvent
+from domain.participant import Participant
+from domain.security_log import SecurityLog
+from domain.study import Study
+from infra.ledger.chain import format_recorded_at
+from projections.audit_trail import AuditFilters, reading
+from projections.queries import audit_page, participant_count
 from projections.state import state_hashes
 from services.access import authorize
-from services.api.deps import ActorDep, AsOfDep, LedgerDep
+from services.api.deps import EARLIEST_AS_OF, ActorDep, AsOfDep, LedgerDep, recorded_moment
 from services.api.responses import PARTICIPANT_404
 from services.api.routes.participants import ParticipantId, _readable
 from services.api.scope import empty_state, participant_summaries, readable_sites, scope, where
 from services.api.study_schemas import AuditPage, ProjectionState
+from services.application import PARTICIPANT_TOPIC_PREFIX, TrialLedger
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
 MAX_POSITION = 2**63 - 1  # the largest BIGINT: a larger cursor is refused before any query
+SITE_ID = r"^[A-Z0-9][A-Z0-9-]{0,15}$"
+
+
+def _event_types() -> tuple[str, ...]:
+    """Every event type the ledger records (an entry's `type`), sorted."""
+    names = {value.__name__ for aggregate in (Participant, Account, Study, SecurityLog)
+             for value in vars(aggregate).values()
+             if isinstance(value, type) and issubclass(value, LedgerEvent)
+             and value is not aggregate.Event}
+    return tuple(sorted(names))
+
+
+EVENT_TYPES = _event_types()
+RECORDED = ("Recorded time (RFC 3339 with Z or an offset; URL-encode a `+` offset as %2B): "
+            "entries recorded at or {} it.")
 
 
 @router.get("/audit-trail", response_model=AuditPage, response_model_exclude_unset=True)
@@ -30,23 +57,96 @@ def audit_trail(
                                 description="Return entries after this position.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     participant_id: Annotated[str | None, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")] = None,
-    user: Annotated[str | None, Query(max_length=64)] = None,
+    user: Annotated[str | None, Query(max_length=64,
+                                      description="Entries recorded by this user.")] = None,
+    site_id: Annotated[str | None, Query(
+        pattern=SITE_ID, examples=["S01"],
+        description="Entries of this site (the participant's site when the entry was "
+                    "recorded).")] = None,
+    event_type: Annotated[str | None, Query(
+        pattern=r"^[A-Za-z]{1,64}$", examples=["EntryCorrected"],
+        description="Entries of this event type (an entry's `type`).")] = None,
+    recorded_from: Annotated[str | None, Query(
+        max_length=64, examples=["2026-03-01T00:00:00Z"],
+        description=RECORDED.format("after"))] = None,
+    recorded_to: Annotated[str | None, Query(
+        max_length=64, examples=["2026-03-31T23:59:59.999999Z"],
+        description=RECORDED.format("before"))] = None,
 ) -> dict[str, Any]:
     """Cursor-paged audit trail: pass `next_after` back as `after` for the next page. Who,
     what, when and why come from each stored event after its hash is checked against the
     chain; an entry whose read-model row disagrees is shown with the event's values and
     `verified: false`. Events not yet projected are read from the log (read-your-writes).
-    `scope` names the sites whose entries you may read."""
+    The filters combine (all must hold); a site you may not read answers as a site with no
+    entries. `scope` names the sites whose entries you may read."""
     authorize(actor.role, actor.sites, "read_audit")
     sites = readable_sites(actor, "read_audit")
+    problems = _event_type_problems(event_type)
+    recorded = _recorded_range(recorded_from, recorded_to, problems)
+    if problems:
+        raise InvalidEntry("; ".join(f"{p.loc}: {p.msg}" for p in problems), problems)
+    filters = AuditFilters.of(participant_id=participant_id, user=user, readable=sites,
+                              site_id=site_id, event_type=event_type,
+                              recorded_from=recorded[0], recorded_to=recorded[1], as_of=as_of)
     engine = request.app.state.engine
-    page = audit_page(ledger, engine, after=after, limit=limit,
-                      participant_id=participant_id, user=user, as_of=as_of, sites=sites)
-    enrolled = len(participant_summaries(ledger, engine, sites, as_of))
-    nothing = "no audit entry " + ("matches these filters" if participant_id or user else
+    with reading(engine) as conn:  # one checkout for the page and the count
+        page = audit_page(ledger, conn, after=after, limit=limit, filters=filters)
+        enrolled = _enrolled(ledger, conn, engine, sites, as_of)
+    filtered = any(value is not None for value in (
+        participant_id, user, site_id, event_type, recorded_from, recorded_to))
+    nothing = "no audit entry " + ("matches these filters" if filtered else
                                    f"of {where(sites)} was recorded")
+    # A page with entries covers something recorded by as_of: nothing to look up.
+    state = ({"empty": False, "note": None} if page["entries"] else
+             empty_state(engine, as_of, after > 0, nothing))
     return {**page, "scope": scope(sites, enrolled=enrolled, covered=enrolled, as_of=as_of),
-            **empty_state(engine, as_of, bool(page["entries"]) or after > 0, nothing)}
+            **state}
+
+
+def _event_type_problems(name: str | None) -> list[FieldProblem]:
+    """Why the `event_type` filter names no event the ledger records (empty: it does)."""
+    if name is None or name in EVENT_TYPES:
+        return []
+    close = difflib.get_close_matches(name, EVENT_TYPES, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return [FieldProblem("query.event_type",
+                         f"not an event type{hint}; the event types are {', '.join(EVENT_TYPES)}")]
+
+
+def _recorded_range(recorded_from: str | None, recorded_to: str | None,
+                    problems: list[FieldProblem]) -> tuple[str | None, str | None]:
+    """The recorded-time bounds as stored text; a problem added for each bad one, or for
+    `recorded_to` when the range is reversed."""
+    moments: dict[str, datetime] = {}
+    for name, text in (("recorded_from", recorded_from), ("recorded_to", recorded_to)):
+        if text is not None:
+            try:
+                moments[name] = recorded_moment(name, text)
+            except InvalidEntry as error:
+                problems += error.problems
+    start, end = moments.get("recorded_from"), moments.get("recorded_to")
+    if start is not None and end is not None and start > end:
+        problems.append(FieldProblem("query.recorded_to", (
+            f"earlier than recorded_from ({format_recorded_at(start)}): the range is empty")))
+    return _stored_text(start), _stored_text(end)
+
+
+def _stored_text(moment: datetime | None) -> str | None:
+    """A recorded time as stored (as `as_of` is read: nothing was recorded before
+    EARLIEST_AS_OF, so an earlier bound is read as it)."""
+    return None if moment is None else format_recorded_at(max(moment, EARLIEST_AS_OF))
+
+
+def _enrolled(ledger: TrialLedger, conn: Connection, engine: Engine,
+              sites: tuple[str, ...] | None, as_of: str | None) -> int:
+    """How many participants are enrolled at `sites` as of `as_of`: what
+    `len(participant_summaries(...))` gives, counted in the store where it can be."""
+    counted = participant_count(conn, sites, PARTICIPANT_TOPIC_PREFIX) if as_of is None else None
+    if counted is None:
+        return len(participant_summaries(ledger, engine, sites, as_of))
+    unchanged, changed = counted
+    return unchanged + sum(1 for pid in changed
+                           if sites is None or ledger.participant(pid).site_id in sites)
 
 
 @router.get("/projections", response_model=list[ProjectionState])
@@ -68,7 +168,7 @@ def audit_report(participant_id: ParticipantId, request: Request, ledger: Ledger
     from verified event bytes; entries that failed verification are marked."""
     participant = _readable(ledger, actor, participant_id, as_of)
     page = audit_page(ledger, request.app.state.engine, after=0, limit=100_000,
-                      participant_id=participant_id, as_of=as_of)
+                      filters=AuditFilters.of(participant_id=participant_id, as_of=as_of))
     signatures = ledger.signatures_of(participant_id, as_of=as_of)
     return HTMLResponse(render_report(participant_id, participant.site_id, page["entries"],
                                       signatures, as_of))
