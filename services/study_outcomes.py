@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from domain.analysis.endpoints import ParticipantSummary, endpoints_report, rfc3339
-from domain.analysis.safety import AdverseEventRecord, safety_report
+from domain.analysis.endpoints import ParticipantSummary, endpoints_report
+from domain.analysis.safety import AdverseEventRecord, SafetyReport
+from domain.analysis.safety import safety_report as safety_report_of
 from domain.outcome_facts import OutcomeFacts, adverse_events_at, outcome_facts, summary_at
 from domain.protocol import CRITERIA, Criterion
 from projections.outcome_documents import facts_from_documents, settled_from_document
@@ -170,12 +171,9 @@ def endpoints(outcomes: Sequence[ParticipantOutcomes], criterion: Criterion, cut
     return endpoints_report(summaries, criteria=criterion, cutoff=cutoff, as_of=as_of)
 
 
-def safety(outcomes: Sequence[ParticipantOutcomes], cutoff: date,
-           as_of: datetime | None = None) -> dict[str, Any]:
+def safety_report(outcomes: Sequence[ParticipantOutcomes], cutoff: date) -> SafetyReport:
     """Treatment-emergent AE tables over the participants treated by the cutoff."""
     starts = {o.participant_id: start for o in outcomes
               if (start := o.treated_by(cutoff)) is not None}
     records = [record for o in outcomes for record in o.adverse_events(cutoff)]
-    report = safety_report(records, starts, cutoff=cutoff)
-    return {"cutoff": cutoff.isoformat(), "as_of": None if as_of is None else rfc3339(as_of),
-            **report.to_dict()}
+    return safety_report_of(records, starts, cutoff=cutoff)

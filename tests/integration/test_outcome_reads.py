@@ -25,11 +25,11 @@ from projections.outcome_documents import (
 from projections.runner import Projector
 from projections.state import rebuild, state_hashes
 from projections.tables import CURRENT, participant_outcomes
-from services.api.analysis_view import study_safety
+from services.api.analysis_view import safety_body, study_safety
 from services.api.scope import participant_summaries
 from services.application import TrialLedger
 from services.seed import seed_trial
-from services.study_outcomes import endpoints, safety, study_outcomes
+from services.study_outcomes import endpoints, safety_report, study_outcomes
 from tests import story
 from tests.integration.conftest import post
 
@@ -86,7 +86,8 @@ def test_endpoints_and_safety_from_the_read_model_equal_a_replay(
         for criterion in CRITERIA:
             assert endpoints(read, criterion, cutoff, MOMENT) == study_endpoints(
                 replay, criterion, cutoff, MOMENT)
-        assert safety(read, cutoff, MOMENT) == study_safety(replay, cutoff, MOMENT)
+        assert safety_body(safety_report(read, cutoff), cutoff, MOMENT) == study_safety(
+            replay, cutoff, MOMENT)
         sites = ("S02",)
         scoped = study_outcomes(ledger, engine, sites, as_of)
         assert [o.participant_id for o in scoped] == [p.id for p in replay

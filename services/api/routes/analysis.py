@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from domain.errors import FieldProblem, InvalidEntry
 from domain.protocol import CRITERIA, Criterion
 from infra.ledger.chain import parse_recorded_at
+from services.api.analysis_view import safety_body
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
 from services.api.scope import empty_state, readable_sites, scope, where
 from services.api.study_schemas import EndpointsOut, SafetyOut
-from services.study_outcomes import ParticipantOutcomes, endpoints, safety, study_outcomes
+from services.study_outcomes import ParticipantOutcomes, endpoints, safety_report, study_outcomes
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
@@ -102,7 +103,7 @@ def read_safety(request: Request, ledger: LedgerDep, actor: ActorDep, cutoff: Cu
     sites = readable_sites(actor)
     participants = visible_outcomes(request, ledger, sites, as_of)
     day = cutoff or moment.date()
-    report = safety(participants, day, moment)
+    report = safety_body(safety_report(participants, day), day, moment)
     treated = report["treated"]
     answered = scope(sites, enrolled=len(participants), covered=treated, as_of=report["as_of"],
                      cutoff=day, which="those treated by the cutoff")
