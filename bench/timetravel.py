@@ -39,17 +39,23 @@ For each store kind, in one run:
    sizes). The output states which mode ran and how long a full `record()` history took.
 3. Point-in-time reads: --reads (participant, T) pairs, T uniform between the first and
    the last recorded time, the participant uniform among those enrolled by T (rejection
-   sampling). Each timed read is `casebook(ledger.participant(pid, as_of=T))`: the real
-   read path (`LedgerStore.version_as_of`, then `repository.get(pid, version=v)`, which
-   selects and decodes the stream up to v and folds it, then the casebook derivation).
+   sampling). Each timed read is what `GET /participants/{pid}?as_of=T` computes
+   (`read_casebook`): `ledger.point_in_time(pid, as_of=T)` (one statement: the version v at
+   T, the newest verified snapshot at or below v and the events after it; decode, fold) and
+   `casebook(participant, cached=outcome views)`. Population writes the snapshots as any
+   save does (services/participant_snapshots.py), so it is slower than before them.
    10 untimed reads first (imports, connection pool, page cache). A second pass over the
-   same pairs times the three steps separately (the breakdown).
+   same pairs times the two steps separately, checks each answer against the casebook of a
+   full fold from the first event (`repository.get(pid, version=v)`, full derivation: the
+   read path before snapshots, timed too), and counts the reads that started from a
+   snapshot and used the stored outcome views.
 4. Its peers, same pairs: the raw read + decode of the same events,
    `ledger.recorder.select_events(pid, lte=v)` + `ledger.mapper.to_domain_event` for each
-   (v = the version at T); and of the whole stream, `select_events(pid)` + decode.
-5. Current reads (`as_of=None`) of the same participants, twice: the first touch of a
-   participant misses the library's aggregate cache (reconstructs from the store), later
-   reads hit it (fast-forward query + deepcopy of the cached aggregate).
+   (v = the version at T); and of the whole stream, `select_events(pid)` + decode. The
+   point-in-time read and its peers alternate in blocks of 25 pairs (which goes first
+   alternates too), so a busy moment of a shared machine falls on both.
+5. Current reads (`as_of=None`) of the same participants, as the route computes them (the
+   same path as 3, at the stream's last version).
 6. Rebuild: `projections.state.rebuild(ledger, engine)` over a whole log, events/s. If the
    main log has more events than --rebuild-events (default 3000), the rebuild runs on a
    separate, smaller store populated the same way (the first ceil(N / --events-per)
@@ -63,11 +69,12 @@ For each store kind, in one run:
 
 Ratios: rebuild events/s / raw decode events/s (same events; how many times slower the
 projector is than just reading the log), and point-in-time read p50 / peer p50 (same
-events; the cost of version_as_of + folding + casebook over reading them).
+events, and the whole stream), p95 / p95 against the whole stream (the target: <= 0.5), and
+the same in CPU time. Also printed: the snapshots' rows and bytes beside the stored events'.
 
 Prints a table per store, then (with --json) a JSON document with every figure. Exits 1 if
-the run hit --timeout, a read returned the wrong version, the store held the wrong number of
-events, or the rebuild's audit_feed row count did not match.
+the run hit --timeout, a read returned the wrong version or differed from a full fold, the
+store held the wrong number of events, or the rebuild's audit_feed row count did not match.
 """
 
 from __future__ import annotations
@@ -111,6 +118,8 @@ TODAY = date(2026, 1, 5)
 """`today` for the domain rules: after every generated date (histories of up to ~250 entries
 end before 2024; longer ones are refused by `history`)."""
 WARMUP_READS = 10
+BLOCK = 25
+"""Pairs per block when the point-in-time read and its peers alternate."""
 
 
 class BenchTimeout(Exception):
@@ -158,7 +167,8 @@ def latency(samples_s: Sequence[float], cpu_s: Sequence[float] = ()) -> dict[str
            "min_ms": values[0], "max_ms": values[-1]}
     if cpu_s:
         cpu = sorted(s * 1000 for s in cpu_s)
-        out.update(cpu_p50_ms=_percentile(cpu, 50), cpu_mean_ms=sum(cpu) / len(cpu))
+        out.update(cpu_p50_ms=_percentile(cpu, 50), cpu_p95_ms=_percentile(cpu, 95),
+                   cpu_mean_ms=sum(cpu) / len(cpu))
     return out
 
 
@@ -476,9 +486,20 @@ def sample_pairs(opened: Opened, n: int, seed: int, lo: datetime, hi: datetime,
     return pairs, rejected
 
 
+def read_casebook(ledger: Any, pid: str, as_of: str | None) -> dict[str, Any]:
+    """What `GET /participants/{pid}?as_of=T` computes: the participant from its newest
+    snapshot at or below the version at T (one store round trip), then the casebook with the
+    stored outcome views where they were derived from the same inputs."""
+    from services.api.casebook_view import casebook
+
+    loaded = ledger.point_in_time(pid, as_of=as_of)
+    return casebook(loaded.aggregate, cached=loaded.outcome)
+
+
 def timed_reads(opened: Opened, pairs: Sequence[Pair], deadline: Deadline, events_per: int
                 ) -> dict[str, Any]:
     from services.api.casebook_view import casebook
+    from services.casebook_outcomes import EntryIndex, outcome_key
 
     ledger = opened.ledger
     repository, store = ledger.repository, ledger.store
@@ -486,36 +507,23 @@ def timed_reads(opened: Opened, pairs: Sequence[Pair], deadline: Deadline, event
     wrong: list[str] = []
 
     for pair in pairs[:WARMUP_READS]:  # untimed: imports, pool, page cache
-        casebook(ledger.participant(pair.pid, as_of=pair.as_of))
+        read_casebook(ledger, pair.pid, pair.as_of)
 
+    # The read and its peers alternate in blocks of BLOCK pairs (which goes first alternates
+    # too): each is timed in a loop of its own kind, as the separate passes of earlier runs
+    # were, while a busy moment of a shared machine falls on both rather than on one pass.
     pit, pit_cpu = [], []
-    for k, pair in enumerate(pairs):
+    peer_same, peer_whole, same_cpu, whole_cpu = [], [], [], []
+
+    def ours(pair: Pair) -> None:
         c0, t0 = time.thread_time(), time.perf_counter()
-        book = casebook(ledger.participant(pair.pid, as_of=pair.as_of))
+        book = read_casebook(ledger, pair.pid, pair.as_of)
         pit.append(time.perf_counter() - t0)
         pit_cpu.append(time.thread_time() - c0)
         if book["version"] != pair.version:
             wrong.append(f"{pair.pid}@{pair.as_of}: version {book['version']} != {pair.version}")
-        if k % 50 == 0:
-            deadline.check("point-in-time reads")
 
-    steps: dict[str, list[float]] = {"version_as_of": [], "repository_get": [], "casebook": []}
-    for k, pair in enumerate(pairs):
-        t0 = time.perf_counter()
-        version = store.version_as_of(pair.pid, pair.as_of)
-        t1 = time.perf_counter()
-        participant = repository.get(pair.pid, version=version)
-        t2 = time.perf_counter()
-        casebook(participant)
-        t3 = time.perf_counter()
-        steps["version_as_of"].append(t1 - t0)
-        steps["repository_get"].append(t2 - t1)
-        steps["casebook"].append(t3 - t2)
-        if k % 50 == 0:
-            deadline.check("point-in-time read breakdown")
-
-    peer_same, peer_whole, same_cpu, whole_cpu = [], [], [], []
-    for k, pair in enumerate(pairs):
+    def peers(pair: Pair) -> None:
         c0, t0 = time.thread_time(), time.perf_counter()
         events = [mapper.to_domain_event(s) for s in recorder.select_events(pair.pid,
                                                                             lte=pair.version)]
@@ -528,17 +536,42 @@ def timed_reads(opened: Opened, pairs: Sequence[Pair], deadline: Deadline, event
         whole_cpu.append(c2 - c1)
         if len(events) != pair.version or len(whole) != events_per:
             wrong.append(f"peer read {len(events)}/{len(whole)} events of {pair.pid}")
-        if k % 50 == 0:
-            deadline.check("peer reads")
 
-    cold, warm = [], []
-    seen: set[str] = set()
-    for k, pair in enumerate([*pairs, *pairs]):
+    for block, first in enumerate(range(0, len(pairs), BLOCK)):
+        these = pairs[first:first + BLOCK]
+        for measure in ((ours, peers) if block % 2 == 0 else (peers, ours)):
+            for pair in these:
+                measure(pair)
+        deadline.check("point-in-time reads and their peers")
+
+    steps: dict[str, list[float]] = {"load": [], "casebook": [], "legacy": []}
+    folded, started, hits = [], [], 0
+    for k, pair in enumerate(pairs):
         t0 = time.perf_counter()
-        book = casebook(ledger.participant(pair.pid))
-        dt = time.perf_counter() - t0
-        (warm if pair.pid in seen else cold).append(dt)
-        seen.add(pair.pid)
+        loaded = ledger.point_in_time(pair.pid, as_of=pair.as_of)
+        t1 = time.perf_counter()
+        book = casebook(loaded.aggregate, cached=loaded.outcome)
+        t2 = time.perf_counter()
+        legacy = casebook(repository.get(pair.pid, version=store.version_as_of(pair.pid,
+                                                                                pair.as_of)))
+        t3 = time.perf_counter()
+        steps["load"].append(t1 - t0)
+        steps["casebook"].append(t2 - t1)
+        steps["legacy"].append(t3 - t2)
+        folded.append(loaded.folded)
+        started.append(loaded.snapshot_version)
+        outcome = loaded.outcome
+        hits += bool(outcome and outcome.key == outcome_key(EntryIndex(loaded.aggregate)))
+        if book != legacy:
+            wrong.append(f"{pair.pid}@{pair.as_of}: the snapshot read differs from a full fold")
+        if k % 50 == 0:
+            deadline.check("point-in-time read breakdown")
+
+    current = []
+    for k, pair in enumerate(pairs):
+        t0 = time.perf_counter()
+        book = read_casebook(ledger, pair.pid, None)
+        current.append(time.perf_counter() - t0)
         if book["version"] != events_per:
             wrong.append(f"{pair.pid} now: version {book['version']} != {events_per}")
         if k % 50 == 0:
@@ -553,16 +586,37 @@ def timed_reads(opened: Opened, pairs: Sequence[Pair], deadline: Deadline, event
                          "mean": sum(versions) / len(versions), "max": versions[-1]},
         "point_in_time": pit_stats,
         "point_in_time_steps": {name: latency(v) for name, v in steps.items()},
+        "snapshots": {"outcome_views_used": hits, "reads": len(pairs),
+                      "events_folded_mean": sum(folded) / len(folded),
+                      "events_folded_max": max(folded),
+                      "started_from_snapshot": sum(1 for v in started if v)},
         "peer_same_events": same_stats,
         "peer_whole_stream": whole_stats,
-        "current_cache_miss": latency(cold),
-        "current_cache_hit": latency(warm),
+        "current": latency(current),
         "ratio_pit_p50_over_peer_same_p50": _ratio(pit_stats["p50_ms"], same_stats["p50_ms"]),
         "ratio_pit_p50_over_peer_whole_p50": _ratio(pit_stats["p50_ms"],
                                                     whole_stats["p50_ms"]),
+        "ratio_pit_p95_over_peer_whole_p95": _ratio(pit_stats["p95_ms"],
+                                                    whole_stats["p95_ms"]),
+        "ratio_pit_cpu_p95_over_peer_whole_cpu_p95": _ratio(pit_stats.get("cpu_p95_ms"),
+                                                            whole_stats.get("cpu_p95_ms")),
         "wrong": wrong[:20],
         "wrong_count": len(wrong),
     }
+
+
+def snapshot_storage(engine: Any) -> dict[str, Any]:
+    """Rows and bytes of the snapshots, beside the stored events' bytes."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        kinds = {str(kind): {"rows": int(rows), "bytes": int(size or 0)}
+                 for kind, rows, size in conn.execute(sa.text(
+                     "SELECT kind, count(*), sum(length(payload)) FROM participant_snapshots "
+                     "GROUP BY kind"))}
+        events = int(conn.execute(sa.text(
+            "SELECT sum(length(state)) FROM stored_events")).scalar() or 0)
+    return {"by_kind": kinds, "stored_event_bytes": events}
 
 
 # -- rebuild and its peer --------------------------------------------------------------------
@@ -656,9 +710,11 @@ def bench_store(result: dict[str, Any], args: argparse.Namespace, workload: Work
             pairs, rejected = sample_pairs(opened, args.reads, args.seed, lo, hi, enrolled)
             result["reads"] = timed_reads(opened, pairs, deadline, workload.events_per)
             result["reads"]["rejected_samples"] = rejected
+            result["snapshot_storage"] = snapshot_storage(opened.engine)
             if result["reads"]["wrong_count"]:
                 result.setdefault("problems", []).append(
-                    f"{result['reads']['wrong_count']} reads returned the wrong version")
+                    f"{result['reads']['wrong_count']} reads were wrong (their version, or "
+                    "not the answer of a full fold)")
             _log(f"{kind}: raw read + decode of the main store ({count} events)")
             result["raw_decode_main"] = raw_decode(opened, deadline)
             rebuild_all = args.rebuild_events is None or args.rebuild_events >= total
@@ -736,10 +792,8 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _profile_reads(opened: Opened, pairs: Sequence[Pair]) -> None:
-    from services.api.casebook_view import casebook
-
     for pair in pairs:
-        casebook(opened.ledger.participant(pair.pid, as_of=pair.as_of))
+        read_casebook(opened.ledger, pair.pid, pair.as_of)
 
 
 # -- output -------------------------------------------------------------------------------------
@@ -799,22 +853,32 @@ def render(doc: dict[str, Any]) -> str:
                 lines.append(f"  {label:<60}{_ms(s['p50_ms']):>9}{_ms(s['p95_ms']):>9}"
                              f"{_ms(s['mean_ms']):>9}{s['n']:>6}{_ms(s.get('cpu_p50_ms')):>9}")
 
-            row("point-in-time casebook(participant(pid, as_of=T))", rd["point_in_time"])
+            row("point-in-time casebook, as GET /participants/{id}?as_of=T", rd["point_in_time"])
             steps = rd["point_in_time_steps"]
-            row("  step: store.version_as_of", steps["version_as_of"])
-            row("  step: repository.get(pid, version=v) (select+decode+fold)",
-                steps["repository_get"])
-            row("  step: casebook(participant)", steps["casebook"])
+            row("  step: point_in_time (1 statement, verify, decode, fold)", steps["load"])
+            row("  step: casebook(participant, cached outcome views)", steps["casebook"])
+            row("before snapshots: full fold + full derivation", steps["legacy"])
             row("peer: select_events(pid, lte=v) + decode (same events)",
                 rd["peer_same_events"])
             row("peer: select_events(pid) + decode (whole stream)", rd["peer_whole_stream"])
-            row("current casebook(participant(pid)), aggregate cache miss",
-                rd["current_cache_miss"])
-            row("current casebook(participant(pid)), aggregate cache hit",
-                rd["current_cache_hit"])
-            lines.append(f"  ratio point-in-time p50 / peer p50: "
+            row("current casebook, as GET /participants/{id}", rd["current"])
+            sn = rd["snapshots"]
+            lines.append(f"  snapshots: {sn['started_from_snapshot']}/{sn['reads']} reads started "
+                         f"from one, events folded after it mean {sn['events_folded_mean']:.1f} "
+                         f"/ max {sn['events_folded_max']}; stored outcome views used in "
+                         f"{sn['outcome_views_used']}/{sn['reads']}")
+            storage = r.get("snapshot_storage")
+            if storage:
+                kinds = ", ".join(f"{k} {v['rows']} rows {v['bytes'] / 1e6:.1f} MB"
+                                  for k, v in sorted(storage["by_kind"].items()))
+                lines.append(f"  snapshot storage: {kinds}; stored events "
+                             f"{storage['stored_event_bytes'] / 1e6:.1f} MB")
+            lines.append(f"  ratio point-in-time / peer: p50 "
                          f"{_x(rd['ratio_pit_p50_over_peer_same_p50'])} (same events), "
-                         f"{_x(rd['ratio_pit_p50_over_peer_whole_p50'])} (whole stream)")
+                         f"{_x(rd['ratio_pit_p50_over_peer_whole_p50'])} (whole stream); "
+                         f"p95 {_x(rd['ratio_pit_p95_over_peer_whole_p95'])} (whole stream; "
+                         "target <= 0.5x); in CPU time, p95 "
+                         f"{_x(rd.get('ratio_pit_cpu_p95_over_peer_whole_cpu_p95'))}")
         rb = r.get("rebuild")
         if rb or r.get("raw_decode_main"):
             lines.append(f"rebuild ({rb['store'] if rb else 'not measured'}):")

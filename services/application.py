@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -33,6 +33,7 @@ from domain.participant import NewEntry, Participant
 from infra.event_store import IdempotencyClaim
 from infra.ledger.store import ChainRow, LedgerStore
 from infra.settings import Settings
+from services.participant_snapshots import Loaded, ParticipantSnapshots, fold_events
 from services.records import RecordKeeping
 
 PARTICIPANT_TOPIC_PREFIX = "domain.participant:"
@@ -112,12 +113,17 @@ class TrialLedger(RecordKeeping):
         )
         super().__init__(env=env)
         self.store = LedgerStore(engine)
+        self.participant_snapshots = ParticipantSnapshots(engine, settings, self.mapper)
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
 
     def _stream_lock(self, stream_id: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks[stream_id]
+
+    def close(self) -> None:
+        self.participant_snapshots.close()
+        super().close()
 
     # -- commands ------------------------------------------------------------------------
 
@@ -274,39 +280,62 @@ class TrialLedger(RecordKeeping):
         """The participant as the system knew them at recorded time `as_of` (default: now).
 
         Read-only: a current read is the cached aggregate itself, not a copy; commands load
-        their own copy through `_decide`."""
-        version = None
-        if as_of is not None:
-            version = self.store.version_as_of(participant_id, as_of)
-            if version == 0:
-                raise UnknownParticipant(
-                    f"participant {participant_id} was not enrolled as of {as_of}"
-                )
+        their own copy through `_decide`. A read as of a time starts from the newest snapshot
+        at or below the version recorded by then (services/participant_snapshots.py)."""
+        if as_of is None:
+            return self._current(participant_id)
+        participant: Participant = self.point_in_time(participant_id, as_of=as_of).aggregate
+        return participant
+
+    def point_in_time(self, participant_id: str, *, as_of: str | None = None) -> Loaded:
+        """The participant at `as_of` (default: now) from snapshots, in one store round trip,
+        with the casebook's cached outcome views where there are some."""
+        try:
+            loaded = self.participant_snapshots.load(participant_id, as_of=as_of)
+        except LookupError:  # no snapshot key: fold the log as the repository does
+            loaded = Loaded(self._from_log(participant_id, as_of), None, 0, 0)
+        if loaded is None:
+            when = f" as of {as_of}" if as_of is not None else ""
+            verb = "was" if as_of is not None else "is"
+            raise UnknownParticipant(f"participant {participant_id} {verb} not enrolled{when}")
+        if not isinstance(loaded.aggregate, Participant):
+            raise UnknownParticipant(f"{participant_id} is not a participant")
+        return loaded
+
+    def _current(self, participant_id: str) -> Participant:
         try:
             participant: Participant = self.repository.get(
-                participant_id, version=version, projector_func=fold_events,
-                deepcopy_from_cache=False)
+                participant_id, projector_func=fold_events, deepcopy_from_cache=False)
         except AggregateNotFoundError:
             raise UnknownParticipant(f"participant {participant_id} is not enrolled") from None
         if not isinstance(participant, Participant):
             raise UnknownParticipant(f"{participant_id} is not a participant")
         return participant
 
+    def _from_log(self, participant_id: str, as_of: str | None) -> Any:
+        """The stream folded from its first event (None: no event by `as_of`)."""
+        version = None
+        if as_of is not None:
+            version = self.store.version_as_of(participant_id, as_of)
+            if version == 0:
+                return None
+        try:
+            return self.repository.get(participant_id, version=version,
+                                       projector_func=fold_events, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+
     def participant_events(self, participant_id: str, *, as_of: str | None = None
                            ) -> list[tuple[Participant.Event, ChainRow]]:
-        participant = self.participant(participant_id, as_of=as_of)
+        return self.events_of(self.participant(participant_id, as_of=as_of))
+
+    def events_of(self, participant: Participant) -> list[tuple[Participant.Event, ChainRow]]:
+        """The participant's events up to its version, each with its chain row."""
         chain = {row.version: row for row in
-                 self.store.chain_for_stream(participant_id, up_to_version=participant.version)}
-        events = list(self.repository.event_store.get(participant_id, lte=participant.version))
+                 self.store.chain_for_stream(participant.id, up_to_version=participant.version)}
+        events = cast("list[Participant.Event]", list(
+            self.repository.event_store.get(participant.id, lte=participant.version)))
         return [(event, chain[event.originator_version]) for event in events]
 
     def participant_ids(self, *, as_of: str | None = None) -> list[tuple[str, int]]:
         return self.store.streams(PARTICIPANT_TOPIC_PREFIX, as_of=as_of)
-
-
-def fold_events(aggregate: Any, events: Any) -> Any:
-    """The library's fold without its per-event runtime protocol check (most of a read's time
-    for a long stream); every stored event here is one of our own event classes."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate

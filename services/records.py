@@ -25,7 +25,10 @@ from domain.study import STUDY_STREAM_ID, Study
 from infra.ledger.store import ChainRow, LedgerStore
 
 if TYPE_CHECKING:
+    from eventsourcing.persistence import Recording
+
     from services.application import RecordedEvent
+    from services.participant_snapshots import ParticipantSnapshots
 
 A = TypeVar("A", bound=BaseAggregate[str])
 SAVE_ATTEMPTS = 50
@@ -35,6 +38,14 @@ class RecordKeeping(Application[str]):
     """Commands on account, study and participant record-keeping events."""
 
     store: LedgerStore
+    participant_snapshots: ParticipantSnapshots
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[str]]:
+        """The library's save, then the participant snapshots of the versions it added
+        (services/participant_snapshots.py; a snapshot that cannot be written is logged)."""
+        recordings: list[Recording[str]] = super().save(*objs, **kwargs)
+        self.participant_snapshots.after_save(objs, [r.domain_event for r in recordings])
+        return recordings
 
     def _stream_lock(self, stream_id: str) -> threading.Lock:
         raise NotImplementedError  # TrialLedger: one in-process lock per stream
@@ -157,7 +168,13 @@ class RecordKeeping(Application[str]):
     def signatures_of(self, participant_id: str, *, as_of: str | None = None
                       ) -> list[dict[str, Any]]:
         """Every signature of the participant, valid or invalidated, as known at `as_of`."""
-        participant = self.participant(participant_id, as_of=as_of)
+        return self.signature_views(self.participant(participant_id, as_of=as_of))
+
+    def signature_views(self, participant: Participant) -> list[dict[str, Any]]:
+        """The participant's signatures as shown (with when each was recorded); the chain is
+        read only when there is a signature to show."""
+        if not participant.signatures:
+            return []
         recorded_at = {row.version: row.recorded_at for row in self.store.chain_for_stream(
-            participant_id, up_to_version=participant.version)}
-        return [s.view(participant_id, recorded_at[s.version]) for s in participant.signatures]
+            participant.id, up_to_version=participant.version)}
+        return [s.view(participant.id, recorded_at[s.version]) for s in participant.signatures]

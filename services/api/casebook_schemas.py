@@ -101,7 +101,8 @@ class TimesToEvent(Answer):
 
 
 class Casebook(Answer):
-    """The fold of a participant's effective entries, as of a recorded time."""
+    """The fold of a participant's effective entries, as of a recorded time, over all data or
+    at a clinical cutoff."""
 
     participant_id: str
     site_id: str
@@ -123,6 +124,10 @@ class Casebook(Answer):
     time_to_event: TimesToEvent
     signatures: list[SignatureOut]
     as_of: RecordedAt | None = Field(description="The as_of asked for; null: now.")
+    cutoff: date | None = Field(default=None, description=(
+        "The clinical cutoff asked for (a declared cutoff's name answers its date): entries "
+        "dated after it are left out and the outcome fields are derived at it; null: all "
+        "data."))
 
 
 class StreamEvent(Answer):

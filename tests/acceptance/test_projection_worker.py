@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from infra.db import create_engine
 from infra.settings import Settings
 from projections.state import rebuild, state_hashes
-from projections.tables import audit_feed
+from projections.tables import PROJECTION_TABLES, audit_feed
 from services.application import TrialLedger
 from tests import story
 from tests.acceptance.servers import serving
@@ -76,7 +76,7 @@ def test_rebuild_cli_prints_identical_state_hashes(settings, tmp_path: Path) -> 
     assert all(r.returncode == 0 for r in runs), runs[0].stderr
     first = [line.split(", state ")[1] for line in runs[0].stdout.splitlines()]
     second = [line.split(", state ")[1] for line in runs[1].stdout.splitlines()]
-    assert len(first) == 3 and first == second
+    assert len(first) == len(PROJECTION_TABLES) and first == second
     assert "generation 2" in runs[0].stdout and "generation 3" in runs[1].stdout
     ledger.close()
     engine.dispose()

@@ -15,6 +15,7 @@ from services.api.casebook_view import casebook
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
 from services.api.examples import submission_examples
 from services.api.responses import CONFLICT_409, PARTICIPANT_404, merged
+from services.api.routes.analysis import Cutoff
 from services.api.schemas import EventSubmission, RecordedEventOut
 from services.api.scope import empty_state, participant_summaries, readable_sites, scope
 from services.api.scope import where as _where
@@ -103,13 +104,21 @@ def visible_participant(ledger: TrialLedger, actor: Actor, participant_id: str,
         if enrolling:
             return None
         raise not_visible(participant_id, as_of, writing=writing) from None
+    return authorized(actor, participant, as_of, action, enrolling=enrolling)
+
+
+def authorized(actor: Actor, participant: Participant, as_of: str | None, action: Action, *,
+               enrolling: bool = False) -> Participant:
+    """The participant, if the actor may `action` at their site: another site's participant
+    is the same 404 as an unknown one; readable but not allowed to `action` is a 403."""
+    writing = action == "write_clinical"
     try:
         authorize(actor.role, actor.sites, "read_clinical", participant.site_id)
     except AccessDenied:
         if enrolling:
-            raise RuleViolation("participant_id_taken", f"participant id {participant_id} is "
+            raise RuleViolation("participant_id_taken", f"participant id {participant.id} is "
                                 "already in use: choose another id") from None
-        raise not_visible(participant_id, as_of, writing=writing) from None
+        raise not_visible(participant.id, as_of, writing=writing) from None
     authorize(actor.role, actor.sites, action, participant.site_id)
     return participant
 
@@ -144,13 +153,19 @@ def _readable(ledger: TrialLedger, actor: Actor, participant_id: str, as_of: str
 @router.get("/{participant_id}", response_model=Casebook, response_model_exclude_unset=True,
             responses=PARTICIPANT_404)
 def read_casebook(participant_id: ParticipantId, ledger: LedgerDep, actor: ActorDep,
-                  as_of: AsOfDep = None) -> dict[str, Any]:
+                  as_of: AsOfDep = None, cutoff: Cutoff = None) -> dict[str, Any]:
     """The casebook: the fold of the participant's effective entries, as of a recorded time,
-    with the electronic signatures on it (valid or invalidated)."""
-    participant = _readable(ledger, actor, participant_id, as_of)
-    return {**casebook(participant), "signatures": ledger.signatures_of(participant_id,
-                                                                        as_of=as_of),
-            "as_of": as_of}
+    with the electronic signatures on it (valid or invalidated). With `cutoff` (a date or a
+    declared cutoff's name), entries dated after it are left out and the outcome fields are
+    derived at it, as `/endpoints` counts the participant there."""
+    try:
+        loaded = ledger.point_in_time(participant_id, as_of=as_of)
+    except UnknownParticipant:
+        raise not_visible(participant_id, as_of) from None
+    participant = authorized(actor, loaded.aggregate, as_of, "read_clinical")
+    return {**casebook(participant, cutoff=cutoff, cached=loaded.outcome),
+            "signatures": ledger.signature_views(participant), "as_of": as_of,
+            "cutoff": None if cutoff is None else cutoff.isoformat()}
 
 
 @router.get("/{participant_id}/events", response_model=list[StreamEvent],
@@ -161,7 +176,7 @@ def read_events(participant_id: ParticipantId, ledger: LedgerDep, actor: ActorDe
     each one."""
     participant = _readable(ledger, actor, participant_id, as_of)
     out = []
-    for event, chain in ledger.participant_events(participant_id, as_of=as_of):
+    for event, chain in ledger.events_of(participant):
         entry = participant.entries[event.event_id]
         item: dict[str, Any] = {
             "event_id": event.event_id, "type": type(event).__name__,

@@ -45,5 +45,4 @@ def list_signatures(participant_id: ParticipantId, ledger: LedgerDep, actor: Act
                     as_of: AsOfDep = None) -> list[dict[str, Any]]:
     """Every signature with its status: `invalidated` (and by which event) once a later entry
     changed what was signed."""
-    _readable(ledger, actor, participant_id, as_of)
-    return ledger.signatures_of(participant_id, as_of=as_of)
+    return ledger.signature_views(_readable(ledger, actor, participant_id, as_of))
