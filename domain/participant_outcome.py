@@ -137,7 +137,7 @@ def started_by(participant: ParticipantHistory, cutoff: date) -> date | None:
     return start if start is not None and start <= cutoff else None
 
 
-def _offprotocol_therapy_on(participant: ParticipantHistory, cutoff: date) -> date | None:
+def offprotocol_therapy_on(participant: ParticipantHistory, cutoff: date) -> date | None:
     """The earliest off-protocol anticancer therapy dated on or before the cutoff."""
     dates = [e.occurred_on for e in participant.entries_of("AnticancerTherapyStarted")]
     return min((d for d in dates if d <= cutoff), default=None)
@@ -149,7 +149,7 @@ def participant_outcome(participant: ParticipantHistory, cutoff: date = NO_CUTOF
     but any entry dated after D shows the participant was alive at D."""
     start = started_by(participant, cutoff)
     alive_on = last_known_alive_on(participant)
-    therapy_on = _offprotocol_therapy_on(participant, cutoff)
+    therapy_on = offprotocol_therapy_on(participant, cutoff)
     vital = ParticipantOutcomes(start, (), participant.died_on, alive_on, therapy_on)
     return ParticipantOutcome(
         participant_id=participant.id,

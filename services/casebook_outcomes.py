@@ -29,7 +29,7 @@ from domain.participant_outcome import (
     NO_CUTOFF,
     CriterionOutcome,
     ParticipantOutcome,
-    _offprotocol_therapy_on,
+    offprotocol_therapy_on,
     scans,
     started_by,
 )
@@ -125,7 +125,7 @@ def overall_survival_at(history: EntryIndex, cutoff: date = NO_CUTOFF, *,
     if alive_on is None:
         alive_on = last_known_alive_on(history)
     vital = ParticipantOutcomes(started_by(history, cutoff), (), history.died_on, alive_on,
-                                _offprotocol_therapy_on(history, cutoff))
+                                offprotocol_therapy_on(history, cutoff))
     return overall_survival(vital, cutoff)
 
 
