@@ -177,6 +177,17 @@ class Participant(BaseAggregate[str]):
         rules.check_applied(self.tried(entry), entry)
         self.append(entry)
 
+    def recorded(self, entry: NewEntry, *, today: date) -> Participant:
+        """`record` on a copy: the participant with the entry's event pending, after the same
+        rule checks, while this one (which readers may hold) stays as it was. One copy: the
+        rules for the history the entry makes read the copy itself."""
+        self.check_not_record_keeping_target(entry)
+        rules.check_entry(self, entry, today=today)
+        decided = self.trial_copy()
+        decided.append(entry)
+        rules.check_applied(decided, entry)
+        return decided
+
     def append(self, entry: NewEntry) -> None:
         """Trigger the event for an entry the rules have accepted (`record` checks, then
         calls this; a fold of already-validated history may call it directly)."""

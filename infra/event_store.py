@@ -90,6 +90,33 @@ def build_chain_rows(
     return rows
 
 
+TIP_SQL = {
+    "sqlite": "SELECT leaf_index, recorded_at, event_hash, strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+              "FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM ledger_chain "
+              "ORDER BY leaf_index DESC LIMIT 1) AS tip ON 1",
+    "postgresql": "SELECT leaf_index, recorded_at, event_hash, clock_timestamp() "
+                  "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT * FROM ledger_chain "
+                  "ORDER BY leaf_index DESC LIMIT 1) AS tip ON true",
+}
+
+
+def read_chain_tip(cursor: Any, dialect: str) -> tuple[ChainTip | None, datetime]:
+    """The chain's last leaf (None: empty) and the database clock, in one statement; called
+    inside the write lock, so no other leaf can follow the tip before this transaction's."""
+    cursor.execute(TIP_SQL[dialect])
+    row = cursor.fetchone()
+    if isinstance(row, dict):  # the library's PostgreSQL cursors return dict rows
+        row = tuple(row.values())
+    leaf_index, recorded_at, event_hash, db_now = row
+    if isinstance(db_now, str):
+        db_now = parse_recorded_at(db_now)
+    if leaf_index is None:
+        return None, db_now
+    if isinstance(recorded_at, str):
+        recorded_at = parse_recorded_at(recorded_at)
+    return ChainTip(int(leaf_index), recorded_at, bytes(event_hash)), db_now
+
+
 def _idempotency_row(
     claim: IdempotencyClaim | None, stored_events: Sequence[StoredEvent]
 ) -> tuple[str, str, str, str, int] | None:
@@ -108,14 +135,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         # The INSERT comes first, so the write lock is taken before the chain tip is read.
         positions = super()._insert_events(c, stored_events, **kwargs)
         assert positions is not None
-        c.execute(
-            "SELECT leaf_index, recorded_at, event_hash FROM ledger_chain "
-            "ORDER BY leaf_index DESC LIMIT 1"
-        )
-        row = c.fetchone()
-        tip = ChainTip(row[0], parse_recorded_at(row[1]), bytes(row[2])) if row else None
-        c.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
-        db_now = parse_recorded_at(c.fetchone()[0])
+        tip, db_now = read_chain_tip(c, "sqlite")
         rows = build_chain_rows(tip, db_now, stored_events, positions)
         c.executemany("INSERT INTO ledger_chain VALUES (?,?,?,?,?,?,?)", rows)
         c.executemany(EVENT_ID_INSERT["sqlite"], index_rows(stored_events, positions))
@@ -148,18 +168,8 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert positions is not None
-        curs.execute(
-            "SELECT leaf_index, recorded_at, event_hash, clock_timestamp() AS db_now "
-            "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT * FROM ledger_chain "
-            "ORDER BY leaf_index DESC LIMIT 1) AS tip ON true"
-        )
-        row = curs.fetchone()
-        tip = (
-            ChainTip(row["leaf_index"], row["recorded_at"], bytes(row["event_hash"]))
-            if row["leaf_index"] is not None
-            else None
-        )
-        rows = build_chain_rows(tip, row["db_now"], stored_events, positions)
+        tip, db_now = read_chain_tip(curs, "postgresql")
+        rows = build_chain_rows(tip, db_now, stored_events, positions)
         curs.executemany(
             "INSERT INTO ledger_chain (leaf_index, position, stream_id, version, recorded_at, "
             "prev_hash, event_hash) VALUES (%s, %s, %s, %s, %s, %s, %s)",

@@ -189,7 +189,19 @@ class SnapshotStore:
     # -- writes -------------------------------------------------------------------------
 
     def put(self, rows: Sequence[SnapshotRow]) -> None:
-        """Add rows; a row already there (same stream, kind, codec, version) is left as is."""
+        """Add rows in a transaction of their own (see `insert`)."""
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                self.insert(cursor, rows)
+            finally:
+                cursor.close()
+
+    def insert(self, cursor: Any, rows: Sequence[SnapshotRow]) -> None:
+        """Add rows through a DB-API cursor of this store's kind, inside the caller's
+        transaction; a row already there (same stream, kind, codec, version) is left as is."""
         if not rows:
             return
         p = self._mark
@@ -197,16 +209,10 @@ class SnapshotStore:
                  "payload", "mac")
         statement = (f"INSERT INTO {TABLE} ({', '.join(names)}) VALUES "
                      f"({', '.join(p(n) for n in names)}) ON CONFLICT DO NOTHING")
-        values = [{"stream_id": r.stream_id, "kind": r.kind, "codec": self.codec,
-                   "version": r.version, "covers_hash": r.covers_hash,
-                   "input_key": r.input_key, "payload": r.payload,
-                   "mac": mac(self.key, self.codec, r)} for r in rows]
-        with self.engine.begin() as conn:
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.executemany(statement, values)
-            finally:
-                cursor.close()
+        cursor.executemany(statement, [
+            {"stream_id": r.stream_id, "kind": r.kind, "codec": self.codec,
+             "version": r.version, "covers_hash": r.covers_hash, "input_key": r.input_key,
+             "payload": r.payload, "mac": mac(self.key, self.codec, r)} for r in rows])
 
     # -- SQL ----------------------------------------------------------------------------
 

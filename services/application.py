@@ -13,8 +13,10 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, cast
 
 from eventsourcing.application import AggregateNotFoundError
@@ -31,8 +33,11 @@ from domain.errors import RuleViolation, UnknownParticipant
 from domain.events import Payload
 from domain.participant import NewEntry, Participant
 from infra.event_store import IdempotencyClaim
-from infra.ledger.store import ChainRow, LedgerStore
+from infra.ledger.group_commit import GroupCommitter
+from infra.ledger.group_write import PendingWrite, insert_group
+from infra.ledger.store import ChainRow, IdempotencyRecord, LedgerStore
 from infra.settings import Settings
+from services.decisions import DecisionCache, DecisionState
 from services.participant_snapshots import Loaded, ParticipantSnapshots, fold_events
 from services.records import RecordKeeping
 
@@ -94,6 +99,25 @@ class RecordedEvent:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class BatchItem:
+    """One event of a batch: its participant, its validated submission and its own key."""
+
+    participant_id: str
+    submission: Submission
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of one item: its recorded event (appended now, or the replay of an
+    earlier request with its key), or the refusal."""
+
+    recorded: RecordedEvent | None = None
+    appended: bool = False
+    error: Exception | None = None
+
+
 class StaleVersion(RuleViolation):
     """The client's expected_version is not the participant's current version."""
 
@@ -114,6 +138,8 @@ class TrialLedger(RecordKeeping):
         super().__init__(env=env)
         self.store = LedgerStore(engine)
         self.participant_snapshots = ParticipantSnapshots(engine, settings, self.mapper)
+        self.decisions = DecisionCache(engine, self.mapper)
+        self.committer = GroupCommitter(partial(insert_group, self.recorder))
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
 
@@ -122,6 +148,7 @@ class TrialLedger(RecordKeeping):
             return self._locks[stream_id]
 
     def close(self) -> None:
+        self.decisions.close()
         self.participant_snapshots.close()
         super().close()
 
@@ -136,44 +163,139 @@ class TrialLedger(RecordKeeping):
         idempotency_key: str | None = None,
         request_id: str | None = None,
         today: date | None = None,
+        state: DecisionState | None = None,
     ) -> tuple[RecordedEvent, bool]:
         """Record one event; returns it and whether it was newly appended (False = replay).
 
-        The client's Idempotency-Key, else the request id, is stored inside the event.
+        Decides on `state` (default: read now, one round trip), then joins the next group
+        transaction, which appends the event only if the participant and the study are still
+        at the versions decided on and the Idempotency-Key is unclaimed (ADR 0011); otherwise
+        it decides again on a fresh read. The client's Idempotency-Key, else the request id,
+        is stored inside the event.
         """
         today = today or datetime.now(UTC).date()
         claim = None
         if idempotency_key is not None:
             claim = IdempotencyClaim(actor.username, idempotency_key,
                                      submission.fingerprint(participant_id))
-            replay = self._replay(claim, participant_id)
-            if replay is not None:
-                return replay, False
         with self._stream_lock(participant_id):
             for attempt in range(MAX_CONFLICT_RETRIES):
-                participant = self._decide(participant_id, submission, actor,
-                                           claim.key if claim else request_id, today)
+                state = state or self.decisions.state(participant_id)
                 try:
-                    recordings = self.save(participant, idempotency=claim)
-                except IntegrityError:
+                    participant = self._decide(state, submission, actor,
+                                               claim.key if claim else request_id, today)
+                except RuleViolation:
+                    # A retried request is answered as it was the first time, whatever the
+                    # participant's state now (only a refusal pays for this look-up).
                     replay = self._replay(claim, participant_id) if claim else None
                     if replay is not None:
                         return replay, False
-                    if submission.expected_version is not None:
-                        self._check_expected_version(participant_id, submission)
-                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                    continue
-                position = recordings[-1].notification.id
-                chain = self.store.chain_at(position)
-                assert chain is not None, f"no chain row at position {position}"
-                return self._recorded(participant, chain), True
+                    raise
+                events = participant.collect_events()
+                pending = PendingWrite([self.mapper.to_stored_event(e) for e in events],
+                                       claim, state.study_version,
+                                       also=self.participant_snapshots.prepare(participant,
+                                                                               events))
+                self.committer.submit(pending)
+                if pending.chain:
+                    self.decisions.put(participant)
+                    return self._recorded(participant, pending.chain[-1]), True
+                if pending.conflict == "claimed":
+                    assert claim is not None
+                    return self._replayed(claim, participant_id, pending.claimed), False
+                state = None
+                if pending.conflict == "stream" and submission.expected_version is not None:
+                    self._check_expected_version(participant_id, submission)
+                time.sleep(random.uniform(0, 0.002 * attempt))
         raise RuleViolation(
             "write_contention",
             f"participant {participant_id} is being changed by many writers at once; try again",
         )
 
-    def _decide(self, participant_id: str, submission: Submission, actor: Actor,
+    def record_participant_events(
+        self,
+        items: Sequence[BatchItem],
+        actor: Actor,
+        *,
+        check: Callable[[Any, BatchItem], None],
+        refusals: tuple[type[Exception], ...],
+        today: date | None = None,
+    ) -> list[BatchOutcome]:
+        """Record many events, each on its own: one read per participant, every decision in
+        order (an item decides on the participant as the earlier items of the batch left
+        it), then one group transaction for all that were decided (ADR 0011). `check` is the
+        caller's access check of an item against the participant it would change (None: not
+        enrolled); an exception of `refusals` from it or from the rules refuses that item
+        alone and leaves no trace. An item set aside by the group transaction (its
+        participant or the study moved meanwhile) is decided again on its own, as a single
+        request is."""
+        today = today or datetime.now(UTC).date()
+        outcomes = [BatchOutcome() for _ in items]
+        decided: list[tuple[int, PendingWrite, Participant]] = []
+        states: dict[str, DecisionState] = {}
+        for index, item in enumerate(items):
+            pid = item.participant_id
+            state = states.get(pid) or self.decisions.state(pid)
+            claim = IdempotencyClaim(actor.username, item.idempotency_key,
+                                     item.submission.fingerprint(pid))
+            try:
+                check(state.participant, item)
+                participant = self._decide(state, item.submission, actor, claim.key, today)
+            except refusals as refusal:
+                outcomes[index] = self._refused(refusal, claim, pid, refusals)
+                continue
+            events = participant.collect_events()
+            decided.append((index, PendingWrite(
+                [self.mapper.to_stored_event(e) for e in events], claim, state.study_version,
+                also=self.participant_snapshots.prepare(participant, events)), participant))
+            states[pid] = DecisionState(pid, participant, state.study, state.study_version)
+        if decided:
+            self.committer.submit(*(pending for _, pending, _ in decided))
+        again: list[int] = []
+        for index, pending, participant in decided:
+            if pending.chain:
+                self.decisions.put(participant)
+                outcomes[index] = BatchOutcome(self._recorded(participant, pending.chain[-1]),
+                                               appended=True)
+            elif pending.conflict == "claimed" and pending.claim is not None:
+                try:
+                    outcomes[index] = BatchOutcome(self._replayed(
+                        pending.claim, items[index].participant_id, pending.claimed))
+                except refusals as refusal:
+                    outcomes[index] = BatchOutcome(error=refusal)
+            else:
+                again.append(index)
+        for index in again:
+            outcomes[index] = self._one_again(items[index], actor, check, refusals, today)
+        return outcomes
+
+    def _one_again(self, item: BatchItem, actor: Actor, check: Callable[[Any, BatchItem], None],
+                   refusals: tuple[type[Exception], ...], today: date) -> BatchOutcome:
+        state = self.decisions.state(item.participant_id)
+        try:
+            check(state.participant, item)
+            recorded, appended = self.record_participant_event(
+                item.participant_id, item.submission, actor,
+                idempotency_key=item.idempotency_key, today=today, state=state)
+        except refusals as refusal:
+            return BatchOutcome(error=refusal)
+        return BatchOutcome(recorded, appended=appended)
+
+    def _refused(self, refusal: Exception, claim: IdempotencyClaim, participant_id: str,
+                 refusals: tuple[type[Exception], ...]) -> BatchOutcome:
+        """A refused item, unless its key already recorded this very request (a retried
+        batch is answered as it was the first time)."""
+        try:
+            replay = self._replay(claim, participant_id)
+        except refusals as reused:
+            return BatchOutcome(error=reused)
+        return BatchOutcome(replay) if replay is not None else BatchOutcome(error=refusal)
+
+    def _decide(self, state: DecisionState, submission: Submission, actor: Actor,
                 client_request_id: str | None, today: date) -> Participant:
+        """The participant with the submission's event pending: a copy of the cached state
+        (which readers may be holding) with the entry recorded after every rule check."""
+        participant_id = state.participant_id
         entry = NewEntry(
             event_id=str(uuid.uuid4()),
             type=submission.type,
@@ -184,27 +306,27 @@ class TrialLedger(RecordKeeping):
             role=actor.role,
             client_request_id=client_request_id,
         )
-        try:
-            participant: Participant = self.repository.get(participant_id)
-        except AggregateNotFoundError:
-            self.check_writable(participant_id, None)
+        current = state.participant
+        if current is None:
+            self.check_writable(participant_id, None, state.study)
             if submission.type != "ParticipantEnrolled":
                 raise UnknownParticipant(
                     f"participant {participant_id} is not enrolled: "
                     "post ParticipantEnrolled first"
-                ) from None
+                )
             if submission.expected_version not in (None, 0):
                 raise StaleVersion(
                     "expected_version",
                     f"expected_version is {submission.expected_version} but participant "
                     f"{participant_id} has no events yet (version 0)",
-                ) from None
+                )
             return Participant.enroll(participant_id, entry, today=today)
-        self.check_writable(participant_id, participant)
-        if submission.expected_version not in (None, participant.version):
-            raise self._stale(participant_id, submission, participant.version)
-        participant.record(entry, today=today)
-        return participant
+        if not isinstance(current, Participant):
+            raise UnknownParticipant(f"{participant_id} is not a participant")
+        self.check_writable(participant_id, current, state.study)
+        if submission.expected_version not in (None, current.version):
+            raise self._stale(participant_id, submission, current.version)
+        return current.recorded(entry, today=today)
 
     def _check_expected_version(self, participant_id: str, submission: Submission) -> None:
         current = self.repository.get(participant_id).version
@@ -219,9 +341,15 @@ class TrialLedger(RecordKeeping):
         )
 
     def _replay(self, claim: IdempotencyClaim, participant_id: str) -> RecordedEvent | None:
+        """The event a claimed Idempotency-Key recorded (None: the key is unclaimed)."""
         record = self.store.idempotency(claim.username, claim.key)
-        if record is None:
-            return None
+        return None if record is None else self._replayed(claim, participant_id, record)
+
+    def _replayed(self, claim: IdempotencyClaim, participant_id: str,
+                  record: IdempotencyRecord | None) -> RecordedEvent:
+        if record is None:  # claimed by another request of the same group transaction
+            record = self.store.idempotency(claim.username, claim.key)
+            assert record is not None
         if record.fingerprint != claim.fingerprint or record.stream_id != participant_id:
             raise IdempotencyKeyReused(
                 "idempotency_key_reused",
@@ -303,14 +431,17 @@ class TrialLedger(RecordKeeping):
         return loaded
 
     def _current(self, participant_id: str) -> Participant:
-        try:
-            participant: Participant = self.repository.get(
-                participant_id, projector_func=fold_events, deepcopy_from_cache=False)
-        except AggregateNotFoundError:
-            raise UnknownParticipant(f"participant {participant_id} is not enrolled") from None
+        participant = self.decisions.state(participant_id).participant
+        if participant is None:
+            raise UnknownParticipant(f"participant {participant_id} is not enrolled")
         if not isinstance(participant, Participant):
             raise UnknownParticipant(f"{participant_id} is not a participant")
         return participant
+
+    def decision_state(self, participant_id: str) -> DecisionState:
+        """What a write to the participant decides on, read now (one round trip); pass it to
+        `record_participant_event` to decide without reading again."""
+        return self.decisions.state(participant_id)
 
     def _from_log(self, participant_id: str, as_of: str | None) -> Any:
         """The stream folded from its first event (None: no event by `as_of`)."""

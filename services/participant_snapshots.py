@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -33,6 +35,7 @@ from sqlalchemy.engine import Engine
 
 from domain.participant import Participant
 from domain.participant_outcome import participant_outcome
+from infra.ledger.store import ChainRow
 from infra.logging import get_logger
 from infra.secret_files import InsecureSecretFile, read_secret_file
 from infra.settings import JWT_SECRET_FILE, Settings
@@ -49,6 +52,7 @@ from services.participant_codec import (
 AGGREGATE_EVERY = 5
 """Versions between aggregate snapshots: a read folds at most this many events minus one
 (each costs about what decoding a twentieth of a long snapshot does; see bench/README.md)."""
+REMEMBERED = 20_000
 log = get_logger("trial_ledger.snapshots")
 
 
@@ -110,6 +114,9 @@ class ParticipantSnapshots:
         self.settings = settings
         self.mapper = mapper
         self._store: SnapshotStore | None = None
+        self._latest: dict[str, tuple[int, str | None]] = {}
+        """Per participant: the aggregate version and outcome key this process last left."""
+        self._guard = threading.Lock()
 
     def store(self) -> SnapshotStore | None:
         """The store under the MAC key, once a key exists."""
@@ -166,6 +173,53 @@ class ParticipantSnapshots:
             except Exception:  # a snapshot is an optimisation, never a failure
                 log.exception("snapshot_failed", stream=aggregate.id, version=aggregate.version)
 
+    def prepare(self, participant: Participant, added: Sequence[Any]
+                ) -> Callable[[Any, Sequence[ChainRow]], None] | None:
+        """What `after_save` would write for these not yet stored events, derived now (outside
+        any transaction), as a step for the group transaction that appends them: it adds the
+        rows with the chain hashes they cover, in that transaction (ADR 0011). The newest rows
+        below come from this process' memory of what it wrote last (a stale memory costs at
+        most a redundant row or a missed one). None: nothing is due, or no key."""
+        try:
+            store = self.store()
+            if store is None or not added:
+                return None
+            first = added[0].originator_version
+            latest = self._latest.get(participant.id)
+            if latest is None or latest[0] >= first:
+                found = store.latest(participant.id, below=first)
+                latest = (found.aggregate_version, found.outcome_key)
+            due, after = self._due(participant, added, latest)
+        except Exception:  # a snapshot is an optimisation, never a failure
+            log.exception("snapshot_failed", stream=participant.id, version=participant.version)
+            return None
+
+        def write(cursor: Any, chain: Sequence[ChainRow]) -> None:
+            # Under a savepoint: a snapshot that cannot be written never fails the events.
+            cursor.execute("SAVEPOINT snapshots")
+            try:
+                covers = {row.version: row.event_hash for row in chain}
+                store.insert(cursor, [replace(row, covers_hash=covers[row.version])
+                                      for row in due if row.version in covers])
+            except Exception:
+                cursor.execute("ROLLBACK TO SAVEPOINT snapshots")
+                log.exception("snapshot_failed", stream=participant.id,
+                              version=participant.version)
+            else:
+                self._remember(participant.id, after)
+            cursor.execute("RELEASE SAVEPOINT snapshots")
+
+        return write if due else partial(self._skip, participant.id, after)
+
+    def _skip(self, stream_id: str, after: tuple[int, str | None], *_: Any) -> None:
+        self._remember(stream_id, after)
+
+    def _remember(self, stream_id: str, after: tuple[int, str | None]) -> None:
+        with self._guard:
+            self._latest[stream_id] = after
+            while len(self._latest) > REMEMBERED:
+                self._latest.pop(next(iter(self._latest)))
+
     def _snapshot(self, participant: Participant, added: Sequence[Any]) -> None:
         store = self.store()
         if store is None:
@@ -173,24 +227,38 @@ class ParticipantSnapshots:
         first, last = added[0].originator_version, added[-1].originator_version
         latest = store.latest(participant.id, below=first)
         hashes = store.chain_hashes(participant.id, first, last)
-        aggregate_at, key = latest.aggregate_version, latest.outcome_key
+        store.put(self._rows(participant, added, hashes,
+                             (latest.aggregate_version, latest.outcome_key)))
+
+    def _rows(self, participant: Participant, added: Sequence[Any], hashes: dict[int, bytes],
+              latest: tuple[int, str | None]) -> list[SnapshotRow]:
+        """The rows due at the versions `added` made that have a chain hash in `hashes`."""
+        due, after = self._due(participant, added, latest)
+        self._remember(participant.id, after)
+        return [replace(row, covers_hash=hashes[row.version]) for row in due
+                if row.version in hashes]
+
+    def _due(self, participant: Participant, added: Sequence[Any],
+             latest: tuple[int, str | None]
+             ) -> tuple[list[SnapshotRow], tuple[int, str | None]]:
+        """The rows due at the versions `added` made (`latest`: the newest aggregate row's
+        version and outcome row's key below them), each still without the chain hash it
+        covers, and the newest aggregate version and outcome key after them."""
+        aggregate_at, key = latest
         rows: list[SnapshotRow] = []
         for version, state in self._states(participant, added):
-            covers = hashes.get(version)
-            if covers is None:
-                continue
             if version - aggregate_at >= AGGREGATE_EVERY:
-                rows.append(SnapshotRow(participant.id, version, AGGREGATE, covers,
+                rows.append(SnapshotRow(participant.id, version, AGGREGATE, b"",
                                         encode_participant(state)))
                 aggregate_at = version
             index = EntryIndex(state)
             now = outcome_key(index)
             if now != key:
                 views = outcome_views(participant_outcome(index), index)
-                rows.append(SnapshotRow(participant.id, version, OUTCOME, covers,
+                rows.append(SnapshotRow(participant.id, version, OUTCOME, b"",
                                         encode_views(views), now))
                 key = now
-        store.put(rows)
+        return rows, (aggregate_at, key)
 
     def _states(self, participant: Participant, added: Sequence[Any]
                 ) -> Iterator[tuple[int, Participant]]:

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import BaseAggregate
@@ -109,10 +109,12 @@ class RecordKeeping(Application[str]):
             return study
         return self.update_stream(STUDY_STREAM_ID, decide)
 
-    def check_writable(self, participant_id: str, participant: Participant | None
-                       ) -> None:
-        """A locked database or participant refuses every clinical write (409)."""
-        study = self.study()
+    def check_writable(self, participant_id: str, participant: Participant | None,
+                       study: Study | None | Literal["read"] = "read") -> None:
+        """A locked database or participant refuses every clinical write (409). `study`: the
+        study record the decision saw (default: read it now)."""
+        if study == "read":
+            study = self.study()
         if study is not None and study.lock is not None:
             raise locked_refusal("the database", study.lock,
                                  self.recorded_at(STUDY_STREAM_ID, study.lock.version))

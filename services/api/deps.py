@@ -24,7 +24,6 @@ from domain.ledger_event import Author
 from infra.ledger.chain import format_recorded_at
 from infra.security.tokens import InvalidToken, TokenClaims, read_token
 from infra.settings import Settings
-from projections.audit_trail import reading
 from services.access import authorize_route
 from services.application import Actor, TrialLedger
 
@@ -79,8 +78,8 @@ class Standings:
 
     def current(self, ledger: TrialLedger, engine: Engine, username: str) -> Standing | None:
         known = self._known.get(username)
-        if known is not None and stream_version(engine, account_stream_id(username)) \
-                == known.version:
+        if known is not None and ledger.decisions.stream_version(
+                account_stream_id(username)) == known.version:
             return known
         account = ledger.account(username)
         if account is None:
@@ -91,18 +90,6 @@ class Standings:
             self._known.clear()
         self._known[username] = standing
         return standing
-
-
-def stream_version(engine: Engine, stream_id: str) -> int | None:
-    """The stream's latest stored version (None: no such stream), by one primary-key probe
-    (projections.audit_trail.reading: on PostgreSQL in autocommit, with no transaction
-    opened and rolled back around it)."""
-    mark = "%s" if engine.dialect.name == "postgresql" else "?"
-    with reading(engine) as conn:
-        version = conn.exec_driver_sql(
-            f"SELECT max(originator_version) FROM stored_events WHERE originator_id = {mark}",
-            (stream_id,)).scalar()
-    return None if version is None else int(version)
 
 
 def standings(request: Request) -> Standings:

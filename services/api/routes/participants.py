@@ -47,8 +47,14 @@ def post_event(
 
     The caller's right to the participant's real site is checked before any rule runs, so a
     participant at a site the caller may not read answers exactly as an unknown one does."""
-    existing = visible_participant(ledger, actor, participant_id, None, "write_clinical",
-                                   enrolling=body.type == "ParticipantEnrolled")
+    enrolling = body.type == "ParticipantEnrolled"
+    state = ledger.decision_state(participant_id)  # the one read the decision needs
+    existing = None
+    if isinstance(state.participant, Participant):
+        existing = authorized(actor, state.participant, None, "write_clinical",
+                              enrolling=enrolling)
+    elif state.participant is not None or not enrolling:
+        raise not_visible(participant_id, None, writing=True)
     if existing is None:
         authorize(actor.role, actor.sites, "write_clinical", body.data.site_id)
     else:
@@ -57,7 +63,7 @@ def post_event(
                             body.expected_version)
     recorded, appended = ledger.record_participant_event(
         participant_id, submission, actor, idempotency_key=idempotency_key,
-        request_id=getattr(request.state, "request_id", None),
+        request_id=getattr(request.state, "request_id", None), state=state,
     )
     if not appended:
         response.headers["Idempotent-Replayed"] = "true"
