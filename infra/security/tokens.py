@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,9 +43,34 @@ def issue_token(secret: str, *, username: str, role: str, account_version: int,
     return jwt.encode(payload, secret, algorithm=ALGORITHM), int(ttl.total_seconds())
 
 
+VERIFIED_TOKENS = 4096
+_verified: dict[tuple[str, str], TokenClaims] = {}
+_verified_guard = threading.Lock()
+
+
 def read_token(secret: str, token: str) -> TokenClaims:
     """The claims of a token we signed; InvalidToken for anything else, including a
-    well-signed token whose claims are missing or of the wrong type."""
+    well-signed token whose claims are missing or of the wrong type.
+
+    A token already verified under the same secret is not verified again (a client sends the
+    same token with every request): its claims are kept until it expires, and the expiry is
+    checked at every use. What the token says of the account is still checked against the
+    account's current standing by the caller."""
+    known = _verified.get((secret, token))
+    if known is not None:
+        if known.expires_at > datetime.now(UTC):
+            return known
+        with _verified_guard:
+            _verified.pop((secret, token), None)
+    claims = _verify(secret, token)
+    with _verified_guard:
+        if len(_verified) >= VERIFIED_TOKENS:
+            _verified.clear()
+        _verified[(secret, token)] = claims
+    return claims
+
+
+def _verify(secret: str, token: str) -> TokenClaims:
     try:
         payload = jwt.decode(
             token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
