@@ -70,6 +70,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
       for verb in ("role", "sites", "lock", "unlock", "deactivate", "password")),
     Endpoint("GET", "/api/v1/participants", "read_clinical"),
     Endpoint("POST", f"{P}/events", "write_clinical", site_bound=True),
+    Endpoint("POST", "/api/v1/events/batch", "write_clinical"),
     Endpoint("GET", P, "read_clinical", site_bound=True),
     Endpoint("GET", f"{P}/events", "read_clinical", site_bound=True),
     Endpoint("GET", f"{P}/audit-report", "read_clinical", site_bound=True),

@@ -23,6 +23,7 @@ from services.api.routes import (
     analysis,
     audit,
     auth,
+    batch,
     curves,
     ledger,
     participants,
@@ -57,8 +58,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
-    for module in (auth, accounts, participants, signatures, study, audit, ledger, analysis,
-                   curves):
+    # Routers are matched in this order on every request: the busiest first.
+    for module in (participants, batch, auth, accounts, signatures, study, audit, ledger,
+                   analysis, curves):
         app.include_router(module.router, dependencies=[KnownQueryOnly])
     install_docs(app)
 

@@ -49,6 +49,28 @@ def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] |
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
+def problem_of(exc: Exception) -> dict[str, Any] | None:
+    """The problem+json body of a refusal the domain or the access table raised (None: not
+    one of those), as its exception handler answers it; the batch route answers each
+    refused item with it."""
+    body: dict[str, Any]
+    if isinstance(exc, InvalidEntry):
+        body = {"type": "about:blank", "title": "Invalid entry", "status": 422,
+                "detail": exc.message, "errors": _problems(exc.problems)}
+    elif isinstance(exc, RuleViolation):
+        body = {"type": "about:blank", "title": "Conflicts with the record", "status": 409,
+                "detail": exc.message, "errors": _problems(exc.problems), "rule": exc.rule}
+    elif isinstance(exc, UnknownParticipant):
+        body = {"type": "about:blank", "title": "Unknown participant", "status": 404,
+                "detail": exc.message, "errors": []}
+    elif isinstance(exc, AccessDenied):
+        body = {"type": "about:blank", "title": "Forbidden", "status": 403,
+                "detail": str(exc), "errors": []}
+    else:
+        return None
+    return body
+
+
 def _problems(problems: list[FieldProblem]) -> list[dict[str, Any]]:
     return [{"loc": p.loc, "msg": p.msg} for p in problems]
 
@@ -124,25 +146,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid request", detail, errors)
 
     @app.exception_handler(InvalidEntry)
-    async def _invalid_entry(_: Request, exc: InvalidEntry) -> JSONResponse:
-        return problem(422, "Invalid entry", exc.message, _problems(exc.problems))
-
     @app.exception_handler(RuleViolation)
-    async def _conflict(_: Request, exc: RuleViolation) -> JSONResponse:
-        return problem(409, "Conflicts with the record", exc.message, _problems(exc.problems),
-                       rule=exc.rule)
-
     @app.exception_handler(UnknownParticipant)
-    async def _unknown(_: Request, exc: UnknownParticipant) -> JSONResponse:
-        return problem(404, "Unknown participant", exc.message)
+    @app.exception_handler(AccessDenied)
+    async def _refused(_: Request, exc: Exception) -> JSONResponse:
+        body = problem_of(exc)
+        assert body is not None
+        return ProblemResponse(body, status_code=body["status"])
 
     @app.exception_handler(UnknownAccount)
     async def _unknown_account(_: Request, exc: UnknownAccount) -> JSONResponse:
         return problem(404, "Unknown account", exc.message)
-
-    @app.exception_handler(AccessDenied)
-    async def _denied(_: Request, exc: AccessDenied) -> JSONResponse:
-        return problem(403, "Forbidden", str(exc))
 
     @app.exception_handler(AuthenticationFailed)
     async def _not_authenticated(_: Request, exc: AuthenticationFailed) -> JSONResponse:

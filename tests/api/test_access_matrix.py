@@ -129,6 +129,9 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("POST", f"{P}/events"): lambda w, p: Call(
         "POST", f"/api/v1/participants/{p}/events",
         story.follow_up(f"2026-02-{next(w.count) % 28 + 1:02d}")),
+    ("POST", "/api/v1/events/batch"): lambda w, p: Call("POST", "/api/v1/events/batch", {
+        "events": [{"participant_id": PARTICIPANTS["S01"], "idempotency_key": f"m{next(w.count)}",
+                    **story.follow_up(f"2026-02-{next(w.count) % 28 + 1:02d}")}]}),
     ("GET", P): lambda w, p: Call("GET", f"/api/v1/participants/{p}"),
     ("GET", f"{P}/events"): lambda w, p: Call("GET", f"/api/v1/participants/{p}/events"),
     ("GET", f"{P}/audit-report"): lambda w, p: Call(

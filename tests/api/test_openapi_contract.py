@@ -77,6 +77,11 @@ def _clinical_story(walk: Walk) -> dict[str, str]:
     fix = story.correction(ids["DoseAdministered"], _today(), story.camrelizumab("x")["data"])
     assert walk.call("POST", events, "coord1", path={"participant_id": PID},
                      json=fix).status_code == 201
+    batch = walk.call("POST", "/api/v1/events/batch", "coord1", json={"events": [
+        {"participant_id": PID, "idempotency_key": "contract-1", **story.follow_up("2026-02-26")},
+        {"participant_id": PID, "idempotency_key": "contract-2", "type": "FollowUpContact"}]})
+    assert batch.status_code == 200, batch.text
+    assert [r["status"] for r in batch.json()["results"]] == [201, 422]
     signed = walk.call("POST", "/api/v1/participants/{participant_id}/signatures", "invest1",
                        path={"participant_id": PID},
                        json={"meaning": "I approve this casebook", "password": PASSWORD})
