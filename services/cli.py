@@ -269,10 +269,16 @@ def serve(
                             "process (when `trial-ledger project` runs separately).")] = False,
     checkpoint_every: Annotated[float, typer.Option(
         help="Seconds between signed checkpoints while the log grows (0: none).")] = 60.0,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, metavar="N",
+        help="API processes serving the port (default 1). Each is stateless: it decides on "
+             "what it reads and appends under the store's write lock, so any number of them "
+             "(on any number of hosts, in front of one PostgreSQL) share one ledger.")] = 1,
 ) -> None:
     """Apply migrations to the store (as the schema owner) and serve the API; unless
     --no-worker, also run the projection worker (read models, signed checkpoints) in
-    background threads of this process."""
+    background threads of this process (with --workers N: of the process that supervises
+    the N API processes, so there is one projection worker, not N)."""
     import uvicorn
 
     from services.api.app import create_app
@@ -288,12 +294,19 @@ def serve(
         from projections.worker import BackgroundWorker
 
         BackgroundWorker(settings, checkpoint_every=checkpoint_every).start()
-    app = create_app(settings)
     address = f"http://{f'[{host}]' if ':' in host else host}:{port}"
-    err.print(f"trial-ledger: serving the {settings.database.kind} store at {address} "
-              f"(API docs: {address}/docs; stop with Ctrl+C)", highlight=False, soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
-                server_header=False)
+    processes = f" with {workers} API processes" if workers > 1 else ""
+    err.print(f"trial-ledger: serving the {settings.database.kind} store at {address}"
+              f"{processes} (API docs: {address}/docs; stop with Ctrl+C)", highlight=False,
+              soft_wrap=True)
+    if workers > 1:
+        # Each API process builds its app from the same environment (settings are read from
+        # it, never passed), after the migrations above.
+        uvicorn.run("services.api.app:create_app", factory=True, workers=workers, host=host,
+                    port=port, log_config=None, access_log=False, server_header=False)
+        return
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None,
+                access_log=False, server_header=False)
 
 
 @app.command()
