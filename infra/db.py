@@ -180,7 +180,8 @@ def create_engine(database: DatabaseURL, *, pool_size: int = 8) -> Engine:
         assert database.sqlite_path is not None
         create_sqlite_file(database.sqlite_path)
         engine = sa.create_engine(
-            database.sqlalchemy_url(), connect_args={"check_same_thread": False, "timeout": 30}
+            database.sqlalchemy_url(), pool_size=pool_size, max_overflow=pool_size,
+            connect_args={"check_same_thread": False, "timeout": 30}
         )
 
         @sa.event.listens_for(engine, "connect")

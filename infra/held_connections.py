@@ -6,7 +6,9 @@ server before lending a connection (`pool_pre_ping`), and lends it inside a tran
 must be ended. These connections are borrowed from the pool once and kept, in autocommit (a
 single statement sees one snapshot of the store anyway), and used by one reader at a time. A
 statement that fails throws its connection away and is tried once more on a new one: that is
-how a connection the server dropped is noticed, in place of the ping.
+how a connection the server dropped is noticed, in place of the ping. At most `keep` are ever
+borrowed, and a reader waits for one of them rather than for the pool: a connection given back
+to this set never reaches the pool, so a reader waiting on the pool could wait for nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 KEEP = 4
-"""Connections kept; readers beyond these at one moment borrow from the pool as usual."""
+"""Connections kept: at most this many are ever borrowed from the pool at once, so the pool
+always has room for everyone else; a reader finding all of them busy waits for one (each
+statement takes a fraction of a millisecond), never for the pool."""
 
 
 class HeldConnections:
@@ -26,7 +30,9 @@ class HeldConnections:
         self.keep = keep
         self.postgres = engine.dialect.name == "postgresql"
         self._free: list[Any] = []
-        self._lock = threading.Lock()
+        self._borrowed = 0
+        """Connections taken from the pool and not yet given back to it (free or in use)."""
+        self._changed = threading.Condition()
 
     def fetch(self, statement: str, params: Any) -> list[tuple[Any, ...]]:
         """The statement's rows as the driver returns them."""
@@ -40,35 +46,54 @@ class HeldConnections:
                 finally:
                     cursor.close()
             except self.engine.dialect.loaded_dbapi.Error:
-                connection.invalidate()
+                self._drop(connection)
                 if attempt == 2:
                     raise
                 continue
+            except BaseException:
+                self._drop(connection)
+                raise
             self._give(connection)
             return rows
         raise AssertionError("unreachable")
 
     def _take(self) -> Any:
-        with self._lock:
+        with self._changed:
+            while not self._free and self._borrowed >= self.keep:
+                self._changed.wait()
             if self._free:
                 return self._free.pop()
-        connection: Any = self.engine.raw_connection()
-        if self.postgres:
-            connection.dbapi_connection.autocommit = True
+            self._borrowed += 1
+        try:
+            connection: Any = self.engine.raw_connection()
+            if self.postgres:
+                connection.dbapi_connection.autocommit = True
+        except BaseException:
+            with self._changed:
+                self._borrowed -= 1
+                self._changed.notify()
+            raise
         return connection
 
     def _give(self, connection: Any) -> None:
-        with self._lock:
-            if len(self._free) < self.keep:
-                self._free.append(connection)
-                return
-        if self.postgres:
-            connection.dbapi_connection.autocommit = False
-        connection.close()  # back to the pool
+        with self._changed:
+            self._free.append(connection)
+            self._changed.notify()
+
+    def _drop(self, connection: Any) -> None:
+        """A connection that failed a statement is thrown away (how a connection the server
+        dropped is noticed, in place of a ping); its place can be borrowed again."""
+        try:
+            connection.invalidate()
+        finally:
+            with self._changed:
+                self._borrowed -= 1
+                self._changed.notify()
 
     def close(self) -> None:
-        with self._lock:
+        with self._changed:
             held, self._free = self._free, []
+            self._borrowed -= len(held)
         for connection in held:
             if self.postgres:
                 connection.dbapi_connection.autocommit = False

@@ -33,7 +33,7 @@ NEWER_SQL = (
     "WHERE originator_id = {m} AND originator_version > {m} "
     "ORDER BY 1, 2")
 VERSION_SQL = "SELECT max(originator_version) FROM stored_events WHERE originator_id = {m}"
-HELD = 16
+HELD = 4
 """Connections kept for these single statements (infra/held_connections.py)."""
 
 
