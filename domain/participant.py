@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any, TypedDict
 
@@ -261,11 +262,13 @@ class Participant(BaseAggregate[str]):
             )
 
     def trial_copy(self) -> Participant:
-        """A cheap copy to try an entry on: applying an event only rebinds attributes of entries
-        and signatures (never mutates shared lists), so shallow copies of those suffice."""
+        """A cheap copy to try an entry on, sharing every entry and signature with this one:
+        applying an event adds entries and replaces (never changes) the entries and
+        signatures it affects (`_own_entry`, `_invalidate_signatures`), so this participant,
+        which readers may hold, is never changed through the copy."""
         trial = copy.copy(self)
-        trial.entries = {key: copy.copy(entry) for key, entry in self.entries.items()}
-        trial.signatures = [copy.copy(signature) for signature in self.signatures]
+        trial.entries = dict(self.entries)
+        trial.signatures = list(self.signatures)
         trial._pending_events = []
         return trial
 
@@ -295,11 +298,20 @@ class Participant(BaseAggregate[str]):
             role=event.role,
         )
 
+    def _own_entry(self, event_id: str) -> Entry:
+        """The entry, as an object of this participant's own: a copy replaces the one it may
+        share with the participant it was copied from, so changing it changes only this one."""
+        entry = copy.copy(self.entries[event_id])
+        self.entries[event_id] = entry
+        return entry
+
     def _invalidate_signatures(self, event_id: str) -> None:
-        """Any later change to the record invalidates every signature standing before it."""
-        for signature in self.signatures:
-            if signature.invalidated_by is None:
-                signature.invalidated_by = event_id
+        """Any later change to the record invalidates every signature standing before it (each
+        replaced by an invalidated copy: signatures may be shared with a trial copy)."""
+        if any(signature.invalidated_by is None for signature in self.signatures):
+            self.signatures = [replace(signature, invalidated_by=event_id)
+                               if signature.invalidated_by is None else signature
+                               for signature in self.signatures]
 
     def apply_enrolled(self, event: Participant.ParticipantEnrolled) -> None:
         self.entries: dict[str, Entry] = {}
@@ -318,7 +330,7 @@ class Participant(BaseAggregate[str]):
         corrected enrolment site is the participant's site unless they were transferred."""
         self._enter(event)
         correction = event.data
-        target = self.entries[correction["corrects"]]
+        target = self._own_entry(correction["corrects"])
         target.data = dict(correction["data"])
         new_date = correction.get("occurred_on")
         if new_date is not None:
@@ -330,7 +342,7 @@ class Participant(BaseAggregate[str]):
 
     def apply_voided(self, event: Participant.EntryVoided) -> None:
         self._enter(event)
-        self.entries[event.data["voids"]].voided_by = event.event_id  # on trial copies too
+        self._own_entry(event.data["voids"]).voided_by = event.event_id
         self._invalidate_signatures(event.event_id)
 
     def apply_signed(self, event: Participant.CasebookSigned) -> None:

@@ -12,7 +12,7 @@ from domain.participant import Participant
 from domain.study import Study
 from services.api.casebook_view import casebook
 from tests import story
-from tests.unit.test_participant_rules import TODAY, enrolled, record
+from tests.unit.test_participant_rules import TODAY, enrolled, entry, record
 
 DM = Author("dm", "data_manager")
 INVESTIGATOR = Author("invest1", "investigator")
@@ -93,3 +93,28 @@ def test_signatures_and_locks_are_never_corrected_or_voided() -> None:
         record(p, story.correction(signature_id, "2026-01-12", {"meaning": "forged"}))
     with pytest.raises(RuleViolation, match="never voided: unlock the participant instead"):
         record(p, story.void(lock_id, "2026-01-12"))
+
+
+def test_a_decision_on_a_copy_never_changes_the_participant_readers_hold() -> None:
+    """A write decides on `Participant.recorded` (a copy sharing entries and signatures with
+    the cached participant): a correction, a void and the signature they invalidate change
+    only the copy."""
+    p = enrolled()
+    dose = record(p, story.camrelizumab("2026-01-12", dose_mg=20))
+    contact = record(p, story.follow_up("2026-01-20"))
+    signed(p)
+    before = casebook(p)
+    held_dose, held_signature = p.entries[dose.event_id], p.signatures[0]
+
+    fixed = p.recorded(entry(story.correction(dose.event_id, TODAY.isoformat(),
+                                              story.camrelizumab("x")["data"])), today=TODAY)
+    voided = fixed.recorded(entry(story.void(contact.event_id, TODAY.isoformat())), today=TODAY)
+
+    assert casebook(p) == before
+    assert p.entries[dose.event_id] is held_dose and held_dose.data["dose_mg"] == 20
+    assert held_dose.corrected_by == [] and p.entries[contact.event_id].voided_by is None
+    assert held_signature.invalidated_by is None and p.signatures[0] is held_signature
+    assert voided.entries[dose.event_id].data["dose_mg"] == 200
+    assert voided.entries[contact.event_id].voided_by is not None
+    assert voided.signatures[0].invalidated_by is not None
+    assert fixed.entries[contact.event_id].voided_by is None
