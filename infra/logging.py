@@ -41,7 +41,9 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        # One write per line (print would write the line and its newline apart): lines of
+        # several processes sharing one stream never cut into each other.
+        logger_factory=structlog.WriteLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from domain.errors import DomainError
 from infra.db import create_engine
+from infra.logging import configure_logging
 from infra.migrate import require_current_schema, upgrade_store
 from infra.settings import Settings
 from services.cli_errors import EXIT_CODES_HELP, CliFailure, ExitCode, FailCleanly, using_store
@@ -284,6 +285,7 @@ def serve(
     from services.api.app import create_app
 
     settings = Settings()
+    configure_logging(settings.log_level)  # this process' own lines (the worker's) as JSON
     _refuse_exposed_secrets(settings)
     _migrate(settings)
     if demo:
