@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 from domain.analysis.time_to_event import ParticipantOutcomes, TimeToEvent, overall_survival
-from domain.casebook import last_known_alive_on, treatment_start_on
+from domain.casebook import TREATMENT_TYPES, last_known_alive_on, treatment_start_on
 from domain.entries import Entry
 from domain.participant import Participant
 from domain.participant_outcome import (
@@ -88,6 +88,13 @@ class CachedOutcome:
     key: str
     views: dict[str, Any]
     """`assessments`, `best_overall_response`, `pfs` and `dor`, as `outcome_views` gives them."""
+
+
+OUTCOME_INPUT_TYPES = frozenset({*TREATMENT_TYPES, "AnticancerTherapyStarted",
+                                  "ParticipantDied", "TumorAssessed", "EntryCorrected",
+                                  "EntryVoided", "ParticipantEnrolled"})
+"""Events that can change `outcome_key`: what it digests, and corrections and voids of it.
+Any other event (a contact, an adverse event, a signature) leaves the key as it was."""
 
 
 def outcome_key(history: EntryIndex) -> str:

@@ -40,7 +40,12 @@ from infra.logging import get_logger
 from infra.secret_files import InsecureSecretFile, read_secret_file
 from infra.settings import JWT_SECRET_FILE, Settings
 from infra.snapshot_store import AGGREGATE, OUTCOME, SnapshotRow, SnapshotStore
-from services.casebook_outcomes import EntryIndex, outcome_key, outcome_views
+from services.casebook_outcomes import (
+    OUTCOME_INPUT_TYPES,
+    EntryIndex,
+    outcome_key,
+    outcome_views,
+)
 from services.participant_codec import (
     FINGERPRINT,
     decode_participant,
@@ -246,11 +251,14 @@ class ParticipantSnapshots:
         covers, and the newest aggregate version and outcome key after them."""
         aggregate_at, key = latest
         rows: list[SnapshotRow] = []
+        types = {event.originator_version: type(event).__name__ for event in added}
         for version, state in self._states(participant, added):
             if version - aggregate_at >= AGGREGATE_EVERY:
                 rows.append(SnapshotRow(participant.id, version, AGGREGATE, b"",
                                         encode_participant(state)))
                 aggregate_at = version
+            if key is not None and types.get(version) not in OUTCOME_INPUT_TYPES:
+                continue  # the outcome key cannot have changed
             index = EntryIndex(state)
             now = outcome_key(index)
             if now != key:
