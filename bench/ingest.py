@@ -565,7 +565,7 @@ def bench_ours(kind: str, args: argparse.Namespace, workload: Workload, run_id: 
                workdir: Path, deadline: Deadline, batch: int = 0) -> dict[str, Any]:
     """One fresh store and server; the timed phase posts one event per request, or with
     batch > 0 that many per request to the batch route."""
-    from bench.ingest_batch import post_batches, tree_cpu_seconds
+    from bench.ingest_batch import http_floor, post_batches, tree_cpu_seconds
 
     label = f"ours_batch{batch}" if batch else "ours"
     route = f"batch route, {batch} events per request" if batch else "single-event route"
@@ -644,6 +644,9 @@ def bench_ours(kind: str, args: argparse.Namespace, workload: Workload, run_id: 
                 "problem": after.get("problem"),
             }
             timed.extra["verify"] = verify
+            if server.alive():
+                timed.extra["http_floor"] = http_floor(server.base_url, server.proc.pid,
+                                                       args.clients, deadline, auditor)
             timed.extra["server_log"] = server.log_counts()
             if timed.errors:
                 timed.extra["server_log_tail"] = server.log_tail(15)

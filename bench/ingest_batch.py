@@ -297,6 +297,52 @@ def check_result(kind: str, result: dict[str, Any], args: argparse.Namespace,
     return failed
 
 
+FLOOR_REQUESTS = 1000
+
+
+def http_floor(base_url: str, server_pid: int, clients: int, deadline: Deadline,
+               auditor_token: str) -> dict[str, Any]:
+    """What a request that does almost nothing costs the same server: GET /health (no
+    token, one `SELECT 1`) from the same number of clients, in server CPU ms per request,
+    once the projection worker in the server has applied every event (its CPU would count
+    otherwise). No single-event POST can cost less than this floor."""
+    with httpx.Client(base_url=base_url, timeout=60,
+                      headers={"Authorization": f"Bearer {auditor_token}"}) as http:
+        while not deadline.expired():
+            states = http.get("/api/v1/projections").json()
+            if all(state.get("behind") == 0 for state in states):
+                break
+            time.sleep(0.5)
+    left = [FLOOR_REQUESTS]
+    guard = threading.Lock()
+    failures: list[int] = []
+
+    def client() -> None:
+        with httpx.Client(base_url=base_url, timeout=30) as http:
+            while not deadline.expired():
+                with guard:
+                    if left[0] <= 0:
+                        return
+                    left[0] -= 1
+                status = http.get("/health").status_code
+                if status != 200:
+                    failures.append(status)
+
+    before, _ = tree_cpu_seconds(server_pid)
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    after, _ = tree_cpu_seconds(server_pid)
+    done = FLOOR_REQUESTS - max(0, left[0])
+    cpu = None if before is None or after is None else (after - before) * 1000 / max(1, done)
+    return {"requests": done, "per_second": round(done / wall, 1), "failures": len(failures),
+            "server_cpu_ms_per_request": None if cpu is None else round(cpu, 2)}
+
+
 def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
@@ -333,6 +379,11 @@ def print_table(kind: str, result: dict[str, Any], args: argparse.Namespace) -> 
         verify = row.get("verify", {})
         print(f"ledger verify ({label}): ok={verify.get('ok')} events={verify.get('events')} "
               f"(expected {verify.get('expected_events')})")
+    floor = ours.get("http_floor")
+    if floor:
+        print(f"HTTP floor, same server and clients: GET /health {floor['per_second']:,} "
+              f"requests/s, {_fmt(floor['server_cpu_ms_per_request'], 2)} ms of server CPU "
+              f"per request ({floor['failures']} failures)")
     print(f"peer stored {peer.get('stored_events')} (expected {peer.get('expected_events')})")
     loads = [f"ours {ours.get('loadavg_1m_before')}", f"peer {peer.get('loadavg_1m_before')}"]
     if batch is not None:
