@@ -107,10 +107,6 @@ class DecisionCache:
             while len(self._participants) > CACHED_PARTICIPANTS:
                 self._participants.popitem(last=False)
 
-    def forget(self, participant_id: str) -> None:
-        with self._guard:
-            self._participants.pop(participant_id, None)
-
     def _decoded(self, rows: list[Any]) -> list[Any]:
         return [self.mapper.to_domain_event(StoredEvent(
             str(row[0]), int(row[1]), str(row[2]), _as_bytes(row[3]))) for row in rows]
