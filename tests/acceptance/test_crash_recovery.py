@@ -57,16 +57,6 @@ def owner_engine(store_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def ledger(settings: Settings) -> Iterator[TrialLedger]:
-    """The service's own application layer (as the runtime role), for setup and rebuilds."""
-    engine = create_engine(settings.database)
-    app = TrialLedger(settings, engine)
-    yield app
-    app.close()
-    engine.dispose()
-
-
 class Processes:
     """Every process a test starts, killed at the end whatever happens."""
 

@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,13 +26,16 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from infra.db import create_engine
 from infra.ledger.proofs import check_consistency, check_inclusion, load_public_key
 from infra.settings import Settings
-from projections.state import rebuild, state_hashes
 from services.accounts import add_user
 from services.application import Actor, TrialLedger
 from tests.acceptance.servers import free_port, serving
+from tests.acceptance.test_crash_recovery import (
+    assert_read_models_equal_a_rebuild,
+    last_position,
+    projected_position,
+)
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "services.cli"]
@@ -273,46 +275,12 @@ def assert_acknowledged_events_stored_once(engine: sa.Engine, traffic: Traffic) 
         assert chain[stream, version] == (answer["position"], answer["hash"]), answer
 
 
-def last_position(engine: sa.Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(sa.text("SELECT max(position) FROM ledger_chain")).scalar())
-
-
-def projected_position(engine: sa.Engine) -> int:
-    """How far the slowest live read model has applied the log."""
-    with engine.connect() as conn:
-        return int(conn.execute(sa.text(
-            "SELECT coalesce(min(p.position), 0) FROM projection_positions p "
-            "JOIN projection_active a ON a.name = p.name AND a.generation = p.generation"
-        )).scalar())
-
-
 def wait_for_projections(engine: sa.Engine, seconds: float = 60) -> None:
     target = last_position(engine)
     deadline = time.monotonic() + seconds
     while projected_position(engine) < target and time.monotonic() < deadline:
         time.sleep(0.1)
     assert projected_position(engine) >= target, (projected_position(engine), target)
-
-
-def assert_read_models_equal_a_rebuild(ledger: TrialLedger) -> None:
-    engine = ledger.store.engine
-    live = state_hashes(engine)
-    assert {row["position"] for row in live.values()} == {last_position(engine)}
-    rebuild(ledger, engine)
-    assert {n: (r["rows"], r["state_hash"]) for n, r in state_hashes(engine).items()} == {
-        n: (r["rows"], r["state_hash"]) for n, r in live.items()}
-
-
-@pytest.fixture
-def ledger(settings: Settings) -> Iterator[TrialLedger]:
-    """The service's application layer in this process (as the runtime role): accounts,
-    rebuilds, and the store queries of the checks."""
-    engine = create_engine(settings.database)
-    app = TrialLedger(settings, engine)
-    yield app
-    app.close()
-    engine.dispose()
 
 
 def test_two_api_processes_and_a_worker_one_killed_mid_load_keep_one_exact_ledger(
@@ -386,7 +354,7 @@ def test_two_api_processes_and_a_worker_one_killed_mid_load_keep_one_exact_ledge
         report = json.loads(verified.stdout)
         assert report["ok"] and report["checkpoint"]["ok"], report
         assert report["stored_checkpoints"]["checked"] >= 2, report
-        assert_read_models_equal_a_rebuild(ledger)
+        assert_read_models_equal_a_rebuild(ledger, ledger.store.engine)
     finally:
         fleet.kill_all()
     print(f"\n{traffic.summary()}")

@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from infra.db import create_engine
 from infra.settings import Settings
 from services.application import TrialLedger
 from tests.acceptance.servers import free_port
@@ -36,15 +34,6 @@ PARTICIPANTS = 64
 
 def soak_seconds() -> float:
     return float(os.environ.get("TRIAL_LEDGER_SOAK_SECONDS", "60"))
-
-
-@pytest.fixture
-def ledger(settings: Settings) -> Iterator[TrialLedger]:
-    engine = create_engine(settings.database)
-    app = TrialLedger(settings, engine)
-    yield app
-    app.close()
-    engine.dispose()
 
 
 def test_32_clients_for_a_bounded_time_lose_and_duplicate_nothing(
