@@ -778,7 +778,11 @@ def bench_peer(kind: str, args: argparse.Namespace, workload: Workload, workdir:
                 return save
 
             timed_load = _loadavg()
+            cpu_before = time.process_time()
             timed = run_workers(len(workload.events), args.clients, deadline, make_saver)
+            if timed.ok:  # the library's own CPU per event (this process: no HTTP client)
+                timed.extra["server_cpu_ms_per_event"] = round(
+                    (time.process_time() - cpu_before) * 1000 / timed.ok, 2)
             timed.extra["loadavg_1m_before"] = timed_load
             stored = _count_notifications(app, len(workload.participants) + len(workload.events))
             timed.extra["stored_events"] = stored
@@ -846,6 +850,17 @@ def _code_version() -> dict[str, Any]:
             timeout=10, check=True).stdout.splitlines()
         found["uncommitted_files"] = len(changed)
     return found
+
+
+def _bare_http(args: argparse.Namespace, workload: Workload, workdir: Path) -> dict[str, Any]:
+    """The web stack's floor on this machine, measured in the same run (bench.bare_http)."""
+    from bench.bare_http import bare_floor
+    from bench.ingest_batch import print_bare_floor
+
+    _log(f"bare FastAPI app: GET and POST from {args.clients} clients")
+    floor = bare_floor(args.clients, workload.events, workdir, _free_port())
+    print_bare_floor(floor, args.clients)
+    return floor
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -949,6 +964,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             failed += check_result(kind, result, args, workload)
             print_table(kind, result, args)
+        if not failed:
+            report["bare_http"] = _bare_http(args, workload, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report["ok"] = not failed

@@ -399,6 +399,25 @@ def print_table(kind: str, result: dict[str, Any], args: argparse.Namespace) -> 
     print(targets_line(kind, result, args.clients))
 
 
+def print_bare_floor(floor: dict[str, Any], clients: int) -> None:
+    """The bare FastAPI app's figures, and what they leave of the single-event targets."""
+    get, post = floor["get"], floor["post"]
+    print(f"\nbare FastAPI app (bench.bare_http: same body validated, no storage), "
+          f"{clients} clients, one process:")
+    for label, row in (("GET /health", get), ("POST event body", post)):
+        print(f"  {label:16}{row['per_second']:>10,.1f} requests/s"
+              f"{_fmt(row['server_cpu_ms_per_request'], 3):>9} ms server CPU/request"
+              f"{_fmt(row['client_cpu_ms_per_request'], 3):>9} ms client CPU/request"
+              f"  ({row['failures']} failures)")
+    cpu, client = post["server_cpu_ms_per_request"], post["client_cpu_ms_per_request"]
+    cores = os.cpu_count() or 1
+    if cpu:
+        print(f"  the 1.0 ms/event target leaves {1.0 - cpu:.2f} ms for everything the ledger "
+              f"does; with the bench's clients ({client:.2f} ms each) this machine's {cores} "
+              f"cores cannot post more than ~{cores * 1000 / (cpu + client):,.0f} bare "
+              "single-event requests/s")
+
+
 def _x(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
