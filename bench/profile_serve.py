@@ -105,8 +105,8 @@ def main(argv: list[str]) -> int:
             time.sleep(0.5)
         return floor(base_url, pid, *args, **kwargs)
 
-    ingest._post_phase = profiled_phase  # type: ignore[assignment]
-    ingest_batch.http_floor = floor_after_dump
+    ingest._post_phase = profiled_phase
+    ingest_batch.http_floor = floor_after_dump  # type: ignore[assignment]
     args = ingest.parse_args(argv)
     if args.workers != 1 or args.batch:
         raise SystemExit("profile one server process on the single-event route: "
