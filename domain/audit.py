@@ -128,6 +128,9 @@ def stream_changes(before: Any, event: Any) -> list[Change]:
         return [_change(*_FLAGS[name])]
     if name == "DataCutoffDeclared":
         return [_change(f"cutoff.{event.name}", None, event.cutoff_on)]
+    if name == "ExportProduced":
+        return [_change(f"export.{event.export_format}.{f['name']}", None,
+                        f"sha256 {f['sha256']} ({f['size']} bytes)") for f in event.files]
     if before is None or not hasattr(before, "failed_logins"):
         return []
     if name == "RoleGranted":

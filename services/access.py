@@ -18,6 +18,7 @@ Scope = Literal["own", "all"]
 Action = Literal[
     "write_clinical", "read_clinical", "sign_casebook", "lock_data", "read_study",
     "read_audit", "verify_ledger", "manage_accounts", "own_account", "transfer_participant",
+    "export_data",
 ]
 
 ACCESS: dict[Action, dict[str, Scope]] = {
@@ -35,6 +36,7 @@ ACCESS: dict[Action, dict[str, Scope]] = {
     },
     "read_audit": {"monitor": "own", "data_manager": "all", "auditor": "all"},
     "verify_ledger": {"auditor": "all", "data_manager": "all"},
+    "export_data": {"monitor": "own", "data_manager": "all", "auditor": "all"},
     "manage_accounts": {"admin": "all"},
     "own_account": {role: "all" for role in ROLES},
 }
@@ -94,6 +96,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v1/ledger/public-key", "verify_ledger"),
     Endpoint("GET", "/api/v1/ledger/proofs/inclusion", "verify_ledger"),
     Endpoint("GET", "/api/v1/ledger/proofs/consistency", "verify_ledger"),
+    Endpoint("POST", "/api/v1/exports/odm", "export_data"),
+    Endpoint("POST", "/api/v1/exports/sdtm", "export_data"),
+    Endpoint("POST", "/api/v1/exports/adam", "export_data"),
+    Endpoint("GET", "/api/v1/exports", "export_data"),
+    Endpoint("GET", "/api/v1/exports/{export_id}", "export_data"),
 )
 ROUTE_ACTIONS = {(e.method, e.path): e.action for e in ENDPOINTS}
 

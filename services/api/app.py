@@ -25,6 +25,7 @@ from services.api.routes import (
     auth,
     batch,
     curves,
+    exports,
     ledger,
     participants,
     signatures,
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     # Routers are matched in this order on every request: the busiest first.
     for module in (participants, batch, auth, accounts, signatures, study, audit, ledger,
-                   analysis, curves):
+                   analysis, curves, exports):
         app.include_router(module.router, dependencies=[KnownQueryOnly])
     install_docs(app)
 

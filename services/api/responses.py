@@ -12,6 +12,8 @@ PARTICIPANT_404: Responses = {404: {"description": (
     "The participant is not enrolled (as of as_of), or is at a site you may not read: the "
     "same answer, so a refusal reveals nothing.")}}
 ACCOUNT_404: Responses = {404: {"description": "There is no such account."}}
+EXPORT_404: Responses = {404: {"description": (
+    "No such export, or not one the caller may see (the same answer).")}}
 CONFLICT_409: Responses = {409: {"description": (
     "Well formed but contradicts the record (a sequencing rule, a lock, a stale "
     "expected_version, a reused Idempotency-Key, write contention): `rule` names it; nothing "

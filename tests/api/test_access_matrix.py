@@ -170,7 +170,22 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         "GET", "/api/v1/ledger/proofs/inclusion", params={"event_id": w.enrollments["S01"]}),
     ("GET", "/api/v1/ledger/proofs/consistency"): lambda w, p: Call(
         "GET", "/api/v1/ledger/proofs/consistency", params={"first": 1, "second": 2}),
+    ("POST", "/api/v1/exports/odm"): lambda w, p: Call("POST", "/api/v1/exports/odm"),
+    ("POST", "/api/v1/exports/sdtm"): lambda w, p: Call(
+        "POST", "/api/v1/exports/sdtm", params={"cutoff": "2026-06-30"}),
+    ("POST", "/api/v1/exports/adam"): lambda w, p: Call(
+        "POST", "/api/v1/exports/adam", params={"cutoff": "2026-06-30"}),
+    ("GET", "/api/v1/exports"): lambda w, p: Call("GET", "/api/v1/exports"),
+    ("GET", "/api/v1/exports/{export_id}"): lambda w, p: _after_an_export(w),
 }
+
+
+def _after_an_export(walk: Walk) -> Call:
+    """A record to read: an export of S01, which every role allowed to export may see."""
+    response = walk.api.client.post("/api/v1/exports/odm", params={"site_id": "S01"},
+                                    headers=walk.api.headers("dm"))
+    assert response.status_code == 201, response.text
+    return Call("GET", response.headers["location"])
 
 
 def _after_a_checkpoint(walk: Walk) -> Call:

@@ -50,8 +50,11 @@ def record_story(api: Api) -> dict[str, Any]:
                                             story.camrelizumab("x")["data"],
                                             reason="wrong line"), user="dm")
     api.post("HCC-01-002", story.tace("2026-01-13"))
+    exported = api.client.post("/api/v1/exports/odm", headers=api.headers("dm"))
+    assert exported.status_code == 201, exported.text
     return {"participant_id": "HCC-01-001", "username": "dm",
-            "event_id": first["event_id"], "first": 1}
+            "event_id": first["event_id"], "first": 1,
+            "export_id": exported.headers["x-export-id"]}
 
 
 def get_routes(api: Api) -> list[tuple[str, list[str]]]:

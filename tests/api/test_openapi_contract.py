@@ -5,6 +5,7 @@ problem+json with `errors: [{loc, msg}]` (a 409 names its rule in `rule`)."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,8 @@ from tests.api.conftest import PASSWORD, Api
 PID, MOVED = "HCC-01-201", "HCC-01-202"
 NEW_USER, TEMPORARY, CHOSEN = "new.coordinator", "temporary pass 2026", "a chosen passphrase 26"
 PROBLEM = "application/problem+json"
+FILES = ("text/html", "application/xml", "application/zip")
+"""Answers that are documents or files, not JSON."""
 
 
 class Walk:
@@ -46,7 +49,7 @@ class Walk:
         media = response.headers["content-type"].split(";")[0]
         content = operation["responses"][status].get("content", {})
         assert media in content, f"documented as {list(content)}: {where}"
-        if media != "text/html":
+        if media not in FILES:
             schema = {**content[media]["schema"], "components": self.document["components"]}
             validator = jsonschema_rs.validator_for(schema, validate_formats=True)
             problems = [f"{e.instance_path}: {e.message}" for e in
@@ -165,6 +168,23 @@ def _reads(walk: Walk, ids: dict[str, str]) -> None:
     assert walk.call("GET", "/health", None).status_code == 200
 
 
+def _exports(walk: Walk) -> None:
+    odm = walk.call("POST", "/api/v1/exports/odm", "monitor1", json={"reason": "visit"})
+    assert odm.status_code == 201, odm.text
+    for kind in ("sdtm", "adam"):
+        made = walk.call("POST", f"/api/v1/exports/{kind}", params={"cutoff": "interim"})
+        assert made.status_code == 201, made.text
+    listed = walk.call("GET", "/api/v1/exports", "auditor", params={
+        "sha256": odm.headers["x-export-sha256"]})
+    assert [e["export_id"] for e in listed.json()["exports"]] == [odm.headers["x-export-id"]]
+    one = walk.call("GET", "/api/v1/exports/{export_id}", "monitor1",
+                    path={"export_id": odm.headers["x-export-id"]})
+    assert one.status_code == 200, one.text
+    walk.call("GET", "/api/v1/exports/{export_id}", "monitor1",
+              path={"export_id": str(uuid.uuid4())})  # 404
+    walk.call("POST", "/api/v1/exports/odm", "monitor1", params={"site_id": "S02"})  # 403
+
+
 def _refusals(walk: Walk) -> None:
     events = "/api/v1/participants/{participant_id}/events"
     pid = {"participant_id": PID}
@@ -205,7 +225,7 @@ def test_every_route_documents_what_its_success_answer_contains(api: Api) -> Non
         for method, operation in item.items():
             (success,) = [r for code, r in operation["responses"].items() if code[0] == "2"]
             content = success["content"]
-            if "text/html" in content:
+            if any(media in content for media in FILES):
                 continue
             schema = content["application/json"]["schema"]
             named = schema.get("$ref") or schema.get("items", {}).get("$ref")
@@ -218,6 +238,7 @@ def test_a_generated_client_can_parse_every_answer_of_a_whole_trial_story(api: A
     _study_story(walk)
     _account_story(walk)
     _reads(walk, ids)
+    _exports(walk)
     _refusals(walk)
     documented = {(method.upper(), path) for path, item in walk.document["paths"].items()
                   for method in item}

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.account import Account
 from domain.errors import FieldProblem, InvalidEntry
+from domain.exports import ExportRecord
 from domain.ledger_event import LedgerEvent
 from domain.participant import Participant
 from domain.security_log import SecurityLog
@@ -38,7 +39,8 @@ SITE_ID = r"^[A-Z0-9][A-Z0-9-]{0,15}$"
 
 def _event_types() -> tuple[str, ...]:
     """Every event type the ledger records (an entry's `type`), sorted."""
-    names = {value.__name__ for aggregate in (Participant, Account, Study, SecurityLog)
+    names = {value.__name__ for aggregate in (Participant, Account, Study, SecurityLog,
+                                                           ExportRecord)
              for value in vars(aggregate).values()
              if isinstance(value, type) and issubclass(value, LedgerEvent)
              and value is not aggregate.Event}
