@@ -20,7 +20,6 @@ from domain.ledger_event import Author, LedgerEvent
 
 EXPORT_STREAM_PREFIX = "export:"
 ExportFormat = Literal["odm", "sdtm", "adam"]
-EXPORT_FORMATS: tuple[ExportFormat, ...] = ("odm", "sdtm", "adam")
 
 
 @dataclass(frozen=True)

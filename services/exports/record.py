@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from domain.exports import EXPORT_STREAM_PREFIX, ExportedFile, ExportFormat, ExportRecord
+from domain.exports import ExportedFile, ExportFormat, ExportRecord
 from domain.ledger_event import Author
 from infra.ledger.chain import parse_recorded_at
 from services.application import TrialLedger
@@ -145,6 +145,3 @@ def find_by_sha256(ledger: TrialLedger, sha256: str) -> list[dict[str, Any]]:
     return [view for view in recorded_exports(ledger)
             if any(f["sha256"] == wanted for f in view["files"])]
 
-
-def export_stream_id(export_id: str) -> str:
-    return f"{EXPORT_STREAM_PREFIX}{export_id}"
