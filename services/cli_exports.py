@@ -99,7 +99,7 @@ def _run(export_format: ExportFormat, scope_of: Any, out: Path | None, reason: s
         write_files,
     )
 
-    with _opened() as ledger:
+    with _opened() as ledger, _refusals_as_failures():
         scope: ExportScope = pinned(ledger, scope_of(ledger))
         if export_format == "odm":
             target = out or Path(odm_file_name(scope))
@@ -124,6 +124,18 @@ def _run(export_format: ExportFormat, scope_of: Any, out: Path | None, reason: s
     err.print(f"recorded as export {receipt.export_id} at ledger position {receipt.position} "
               f"({receipt.recorded_at})", highlight=False, soft_wrap=True)
     typer.echo(json.dumps(receipt.as_dict(), indent=2))
+
+
+@contextmanager
+def _refusals_as_failures() -> Iterator[None]:
+    """A refusal of the ledger (an unknown participant, an export that cannot be written) is
+    one line on stderr and exit 2, never a traceback."""
+    from domain.errors import DomainError
+
+    try:
+        yield
+    except DomainError as error:
+        raise CliFailure(ExitCode.CONFIGURATION, f"not exported: {error}") from None
 
 
 @contextmanager

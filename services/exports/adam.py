@@ -19,15 +19,11 @@ from services.application import TrialLedger
 from services.exports.adam_adrs import ADRS, adrs_rows
 from services.exports.adam_adsl import ADSL, adsl_row
 from services.exports.adam_adtte import ADTTE, adtte_rows
-from services.exports.adam_sources import Derived, Subject, subject
-from services.exports.adam_xpt import Column, Dataset, Value, write_xpt
+from services.exports.adam_sources import Derived, Subject, Value, subject
 from services.exports.scope import ExportScope
-from services.exports.sdtm_model import STUDY_ID
+from services.exports.study import STUDY_ID, usubjid
+from services.exports.xpt import Column, Dataset, write_xpt
 from services.study_outcomes import ParticipantOutcomes, study_outcomes
-
-STUDYID = STUDY_ID
-"""The study identifier every dataset carries, the SDTM files' own; USUBJID is
-STUDYID-<participant id> in both, so an ADaM row joins its SDTM records."""
 
 ADTRACE = Dataset("ADTRACE", "Traceability to Ledger Events", (
     Column("TRACEID", "Trace Key of the Derived Row"),
@@ -36,14 +32,14 @@ ADTRACE = Dataset("ADTRACE", "Traceability to Ledger Events", (
     Column("USUBJID", "Unique Subject Identifier"),
     Column("PARAMCD", "Parameter Code"),
     Column("PARCAT1", "Response Criteria"),
-    Column("ASEQ", "Analysis Sequence Number", "num"),
+    Column("ASEQ", "Analysis Sequence Number", "integer"),
     Column("TRVAR", "Derived Variable Traced"),
     Column("SRCROLE", "Role of the Source Event"),
-    Column("SRCPOS", "Ledger Position of the Source Event", "num"),
+    Column("SRCPOS", "Ledger Position of the Source Event", "integer"),
     Column("SRCEVID", "Event Id of the Source Event"),
     Column("SRCTYPE", "Event Type of the Source Event"),
-    Column("SRCDT", "Clinical Date of the Source Event", "date"),
-    Column("SRCVER", "Stream Version of the Source Event", "num"),
+    Column("SRCDT", "Clinical Date of the Source Event", "sasDate"),
+    Column("SRCVER", "Stream Version of the Source Event", "integer"),
     Column("SRCRECTM", "Recorded Time of the Source Event"),
 ))
 
@@ -63,10 +59,12 @@ def write_adam(ledger: TrialLedger, engine: Engine, directory: Path, *,
                 and outcome.enrolled_on <= cutoff]
     datasets = derive(subjects)
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [write_xpt(dataset, [row.values for row in rows], directory, scope.created_at)
-             for dataset, rows in datasets]
-    paths.append(write_xpt(ADTRACE, trace_rows(datasets), directory, scope.created_at))
-    return paths
+    tables: list[tuple[Dataset, list[dict[str, Value]]]] = [
+        (dataset, [row.values for row in rows]) for dataset, rows in datasets]
+    tables.append((ADTRACE, trace_rows(datasets)))
+    return [write_xpt(directory / f"{dataset.name.lower()}.xpt", dataset.name, dataset.label,
+                      dataset.columns, rows, created_at=scope.created_at).path
+            for dataset, rows in tables]
 
 
 def recorded_moment(ledger: TrialLedger, scope: ExportScope) -> str | None:
@@ -80,7 +78,8 @@ def recorded_moment(ledger: TrialLedger, scope: ExportScope) -> str | None:
 
 
 def subject_keys(outcome: ParticipantOutcomes) -> dict[str, Value]:
-    return {"STUDYID": STUDYID, "USUBJID": f"{STUDYID}-{outcome.participant_id}",
+    """STUDYID, USUBJID, SUBJID and SITEID of a participant's rows (USUBJID as in SDTM)."""
+    return {"STUDYID": STUDY_ID, "USUBJID": usubjid(outcome.participant_id),
             "SUBJID": outcome.participant_id, "SITEID": outcome.site_id}
 
 

@@ -13,7 +13,7 @@ from domain.response import Response, TimepointResponse, reads_counted
 from domain.response.new_lesions import qualifies
 from services.exports.adam_adsl import KEYS, TRACEID, treatment_start_sources, yes_no
 from services.exports.adam_sources import Derived, ExportInconsistency, Source, Subject
-from services.exports.adam_xpt import Column, Dataset
+from services.exports.xpt import Column, Dataset
 
 OVRLRESP = "OVRLRESP"
 BOR = "BOR"
@@ -23,19 +23,19 @@ PARAMS = {OVRLRESP: "Overall Response at a Time Point",
 
 ADRS = Dataset("ADRS", "Tumor Response Analysis Dataset", (
     *KEYS,
-    Column("ASEQ", "Analysis Sequence Number", "num"),
+    Column("ASEQ", "Analysis Sequence Number", "integer"),
     Column("PARAMCD", "Parameter Code"),
     Column("PARAM", "Parameter"),
     Column("PARCAT1", "Response Criteria"),
     Column("AVALC", "Analysis Value (C)"),
-    Column("ADT", "Analysis Date", "date"),
-    Column("ADY", "Analysis Relative Day", "num"),
+    Column("ADT", "Analysis Date", "sasDate"),
+    Column("ADY", "Analysis Relative Day", "integer"),
     Column("TRGRESP", "Target Response"),
     Column("NTRGRESP", "Non-Target Response"),
     Column("NEWLFL", "New Lesion Counted Flag"),
     Column("BACKDTFL", "PD Dated Back to First Sighting Flag"),
-    Column("TRGSUM", "Sum of Target Diameters (mm)", "num"),
-    Column("NADIR", "Nadir Sum Before This Read (mm)", "num"),
+    Column("TRGSUM", "Sum of Target Diameters (mm)", "float"),
+    Column("NADIR", "Nadir Sum Before This Read (mm)", "float"),
     Column("ANL01FL", "Analysis Flag 01: Counted for BOR/ORR"),
     Column("ITTFL", "Intent-To-Treat Population Flag"),
     Column("SAFFL", "Safety Population Flag"),

@@ -9,7 +9,7 @@ from domain.casebook import TREATMENT_TYPES, last_known_alive_on
 from domain.entries import Entry
 from domain.protocol import CRITERIA, MRECIST, RECIST_11
 from services.exports.adam_sources import Derived, Source, Subject
-from services.exports.adam_xpt import Column, Dataset
+from services.exports.xpt import Column, Dataset
 
 KEYS = (
     Column("STUDYID", "Study Identifier"),
@@ -23,27 +23,27 @@ FLAG_OF = {RECIST_11: "EFFRFL", MRECIST: "EFFMFL"}
 
 ADSL = Dataset("ADSL", "Subject-Level Analysis Dataset", (
     *KEYS,
-    Column("AGE", "Age at Enrollment", "num"),
+    Column("AGE", "Age at Enrollment", "integer"),
     Column("AGEU", "Age Units"),
     Column("SEX", "Sex"),
-    Column("ECOGBL", "Baseline ECOG Performance Status", "num"),
+    Column("ECOGBL", "Baseline ECOG Performance Status", "integer"),
     Column("CHILDPGH", "Baseline Child-Pugh Class"),
     Column("BCLC", "Baseline BCLC Stage"),
     Column("PVTTFL", "Portal Vein Tumour Thrombus Flag"),
     Column("EHSFL", "Extrahepatic Spread Flag"),
     Column("ETIOLOGY", "HCC Etiology"),
-    Column("AFPBL", "Baseline AFP (ng/mL)", "num"),
-    Column("RFICDT", "Date of Informed Consent", "date"),
-    Column("ENRLDT", "Date of Enrollment", "date"),
-    Column("TRTSDT", "Date of First Exposure to Treatment", "date"),
-    Column("TRTEDT", "Date of Last Exposure to Treatment", "date"),
-    Column("DTHDT", "Date of Death", "date"),
+    Column("AFPBL", "Baseline AFP (ng/mL)", "float"),
+    Column("RFICDT", "Date of Informed Consent", "sasDate"),
+    Column("ENRLDT", "Date of Enrollment", "sasDate"),
+    Column("TRTSDT", "Date of First Exposure to Treatment", "sasDate"),
+    Column("TRTEDT", "Date of Last Exposure to Treatment", "sasDate"),
+    Column("DTHDT", "Date of Death", "sasDate"),
     Column("DTHFL", "Subject Death Flag"),
-    Column("LSTALVDT", "Date Last Known Alive", "date"),
+    Column("LSTALVDT", "Date Last Known Alive", "sasDate"),
     Column("EOSSTT", "End of Study Status"),
-    Column("EOSDT", "End of Study Date", "date"),
+    Column("EOSDT", "End of Study Date", "sasDate"),
     Column("DCSREAS", "Reason for Discontinuation from Study"),
-    Column("DCUTDT", "Data Cutoff Date", "date"),
+    Column("DCUTDT", "Data Cutoff Date", "sasDate"),
     Column("ITTFL", "Intent-To-Treat Population Flag"),
     Column("SAFFL", "Safety Population Flag"),
     Column("EFFFL", "Efficacy Population Flag"),

@@ -29,7 +29,7 @@ from services.exports.adam_sources import (
     Source,
     Subject,
 )
-from services.exports.adam_xpt import Column, Dataset
+from services.exports.xpt import Column, Dataset
 
 PARAMS = {"OS": "Overall Survival (days)", "PFS": "Progression-Free Survival (days)",
           "DOR": "Duration of Response (days)"}
@@ -38,20 +38,20 @@ ADEQUATE = (Response.CR, Response.PR, Response.SD, Response.PD)
 
 ADTTE = Dataset("ADTTE", "Time-to-Event Analysis Dataset", (
     *KEYS,
-    Column("ASEQ", "Analysis Sequence Number", "num"),
+    Column("ASEQ", "Analysis Sequence Number", "integer"),
     Column("PARAMCD", "Parameter Code"),
     Column("PARAM", "Parameter"),
     Column("PARCAT1", "Response Criteria"),
-    Column("AVAL", "Analysis Value", "num"),
+    Column("AVAL", "Analysis Value", "float"),
     Column("AVALU", "Analysis Value Unit"),
-    Column("CNSR", "Censor (0 = Event, 1 = Censored)", "num"),
-    Column("STARTDT", "Time-to-Event Origin Date", "date"),
-    Column("ADT", "Analysis Date (Event or Censoring)", "date"),
+    Column("CNSR", "Censor (0 = Event, 1 = Censored)", "integer"),
+    Column("STARTDT", "Time-to-Event Origin Date", "sasDate"),
+    Column("ADT", "Analysis Date (Event or Censoring)", "sasDate"),
     Column("EVNTDESC", "Event or Censoring Description"),
     Column("CNSDTDSC", "Censor Date Description"),
     Column("SRCDOM", "Source Data"),
     Column("SRCVAR", "Source Variable"),
-    Column("SRCSEQ", "Source Sequence Number", "num"),
+    Column("SRCSEQ", "Source Sequence Number", "integer"),
     Column("ITTFL", "Intent-To-Treat Population Flag"),
     Column("SAFFL", "Safety Population Flag"),
     TRACEID,

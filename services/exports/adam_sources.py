@@ -21,9 +21,10 @@ from domain.participant import Participant
 from domain.participant_outcome import ParticipantOutcome, participant_outcome
 from domain.protocol import CRITERIA, Criterion
 from services.application import TrialLedger
-from services.exports.adam_xpt import Value
 from services.study_outcomes import ParticipantOutcomes
 
+Value = str | int | float | date | None
+"""A value of an ADaM variable (None: missing)."""
 CORRECTION_OF = "correction of "
 """The role of a correction is that of the entry it corrected, after this prefix."""
 

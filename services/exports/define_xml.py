@@ -149,7 +149,7 @@ def _item_group(parent: etree._Element, dataset: DatasetDefinition, standard: St
 
 def _item_def(parent: etree._Element, written: WrittenXpt, column: Column) -> None:
     item = _sub(parent, "ItemDef", OID=_item_oid(written, column), Name=column.name,
-                SASFieldName=column.name, DataType=column.kind)
+                SASFieldName=column.name, DataType=column.data_type)
     if column.kind not in ISO_8601_KINDS:
         item.set("Length", str(written.lengths[column.name]))
     if column.kind == "float":

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from domain.errors import RuleViolation
 from domain.exports import ExportedFile, ExportFormat, ExportRecord
 from domain.ledger_event import Author
 from infra.ledger.chain import parse_recorded_at
@@ -68,7 +69,24 @@ def scope_record(scope: ExportScope) -> dict[str, Any]:
 def write_files(ledger: TrialLedger, engine: Engine, export_format: ExportFormat,
                 scope: ExportScope, directory: Path, progress: Progress | None = None
                 ) -> list[Path]:
-    """Write one export's files into `directory` (which must exist); their paths."""
+    """Write one export's files into `directory` (which must exist); their paths.
+
+    RuleViolation `export_not_possible` (409) when what is stored cannot be written in the
+    format (a value no SAS transport variable can hold, a derived value without its source
+    events): the export is refused whole, never written with a value changed or missing."""
+    from services.exports.adam_sources import ExportInconsistency
+    from services.exports.xpt import XptError
+
+    try:
+        return _write_files(ledger, engine, export_format, scope, directory, progress)
+    except (XptError, ExportInconsistency) as error:
+        raise RuleViolation("export_not_possible",
+                            f"the {export_format} export cannot be written: {error}") from error
+
+
+def _write_files(ledger: TrialLedger, engine: Engine, export_format: ExportFormat,
+                 scope: ExportScope, directory: Path, progress: Progress | None
+                 ) -> list[Path]:
     if export_format == "odm":
         from services.exports.odm import write_odm
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,12 @@ from services.exports import sdtm_terms as terms
 from services.exports.define_xml import DatasetDefinition, write_define
 from services.exports.scope import ExportScope
 from services.exports.sdtm_ae import AE
-from services.exports.sdtm_model import SDTMIG, STUDY, STUDY_ID, Domain, Qualifier, Subject
+from services.exports.sdtm_model import SDTMIG, STUDY, Domain, Qualifier, Subject
 from services.exports.sdtm_subject import DM, DS, SS
 from services.exports.sdtm_treatment import CM, EX, PR
 from services.exports.sdtm_tumour import RS, TR, TU
-from services.exports.xpt import MAX_TEXT_BYTES, Column, split_text, write_xpt, xpt_text
+from services.exports.study import STUDY_ID
+from services.exports.xpt import MAX_TEXT_BYTES, Column, split_text, write_xpt
 
 DOMAINS: tuple[Domain, ...] = (DM, CM, EX, PR, AE, DS, SS, TU, TR, RS)
 """Every domain the export writes, in define.xml order (SUPP-- datasets follow)."""
@@ -78,7 +80,7 @@ def write_sdtm(ledger: TrialLedger, directory: Path, *, scope: ExportScope) -> l
         if not table.rows:
             continue
         written = write_xpt(directory / f"{table.name.lower()}.xpt", table.name, table.label,
-                            table.columns, table.rows)
+                            table.columns, table.rows, created_at=scope.created_at)
         defined.append(DatasetDefinition(written, table.class_name, table.structure,
                                          table.keys, table.domain,
                                          repeating=table.name != DM.code))
@@ -115,7 +117,8 @@ def subjects_in_scope(ledger: TrialLedger, scope: ExportScope, as_of: str | None
 
 
 def sdtm_tables(subjects: Sequence[Subject]) -> list[Table]:
-    """Every domain's rows (numbered, text made XPT-safe), then the SUPP-- datasets."""
+    """Every domain's rows (numbered, long text continued in SUPP--), then the SUPP--
+    datasets."""
     main: list[Table] = []
     supplements: list[Table] = []
     for domain in DOMAINS:
@@ -139,8 +142,9 @@ def sdtm_tables(subjects: Sequence[Subject]) -> list[Table]:
 
 def _supplement(domain: Domain, values: dict[str, Any], qualifiers: dict[str, Any]
                 ) -> list[dict[str, Any]]:
-    """Make `values` XPT-safe in place; return the SUPP-- rows of its qualifiers and of any
-    text that does not fit in 200 bytes (QNAM the variable's name with 1, 2, ... appended)."""
+    """Cut `values`' text in place to what fits in 200 bytes once escaped (`split_text`);
+    return the SUPP-- rows of its qualifiers and of the rest of any text cut (QNAM the
+    variable's name with 1, 2, ... appended). `write_xpt` escapes every piece."""
     declared = {q.name: q for q in domain.qualifiers}
     unknown = set(qualifiers) - set(declared)
     if unknown:
@@ -150,12 +154,12 @@ def _supplement(domain: Domain, values: dict[str, Any], qualifiers: dict[str, An
         value = values.get(column.name)
         if value is None or column.kind not in TEXT_KINDS:
             continue
-        first, *rest = split_text(xpt_text(str(value)), MAX_TEXT_BYTES)
+        first, *rest = split_text(_text(value), MAX_TEXT_BYTES)
         values[column.name] = first
         pieces += _continued(Qualifier(column.name, column.label, column.origin), rest)
     for name, value in qualifiers.items():
         if value is not None:
-            first, *rest = split_text(xpt_text(str(value)), MAX_TEXT_BYTES)
+            first, *rest = split_text(_text(value), MAX_TEXT_BYTES)
             pieces += [(declared[name], first), *_continued(declared[name], rest)]
     seq = domain.seq
     return [{"STUDYID": STUDY_ID, "RDOMAIN": domain.code, "USUBJID": values["USUBJID"],
@@ -163,6 +167,11 @@ def _supplement(domain: Domain, values: dict[str, Any], qualifiers: dict[str, An
              "QNAM": qualifier.name, "QLABEL": qualifier.label, "QVAL": text,
              "QORIG": "Derived" if qualifier.origin == "Derived" else "Collected"}
             for qualifier, text in pieces]
+
+
+def _text(value: Any) -> str:
+    """A text variable's value as stored text (a date as ISO 8601); `write_xpt` escapes it."""
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _continued(qualifier: Qualifier, rest: list[str]) -> list[tuple[Qualifier, str]]:

@@ -22,11 +22,9 @@ from domain.protocol import TRIAL_TITLE
 from domain.values import DECIMALS
 from services.casebook_outcomes import EntryIndex, outcome_views
 from services.exports.define_xml import Standard, StudyDescription
+from services.exports.study import STUDY_ID, usubjid
 from services.exports.xpt import Column, Origin
 
-STUDY_ID = "HCC-TACE-CAM-APA"
-"""STUDYID of every record: the trial's identifier in these files (the ADaM files' too, so
-USUBJID is the same in both)."""
 STUDY = StudyDescription(oid=f"ST.{STUDY_ID}", name=STUDY_ID, description=TRIAL_TITLE,
                          protocol=STUDY_ID)
 SDTMIG = Standard.of("SDTMIG", "3.4")
@@ -58,7 +56,7 @@ class Subject:
 
     @property
     def usubjid(self) -> str:
-        return f"{STUDY_ID}-{self.participant.id}"
+        return usubjid(self.participant.id)
 
     @property
     def enrollment(self) -> Entry:

@@ -90,6 +90,8 @@ def test_export_refuses_bad_options_without_recording(
     assert bad_time.returncode == 2 and "--as-of" in bad_time.stderr
     bad_cutoff = run(env, "export", "sdtm", "--cutoff", "someday", cwd=tmp_path)
     assert bad_cutoff.returncode == 2 and "--cutoff 'someday'" in bad_cutoff.stderr
+    unknown = run(env, "export", "odm", "--participant", "HCC-09-999", cwd=tmp_path)
+    assert unknown.returncode == 2 and "not exported: participant HCC-09-999" in unknown.stderr
     (tmp_path / "taken.xml").write_text("keep me")
     taken = run(env, "export", "odm", "--out", "taken.xml", cwd=tmp_path)
     assert taken.returncode == 2 and "exists" in taken.stderr

@@ -20,8 +20,9 @@ from domain.protocol import CRITERIA, DAYS_PER_MONTH, LANDMARK_MONTHS, Criterion
 from infra.ledger.chain import parse_recorded_at
 from projections.runner import Projector
 from services.application import TrialLedger
-from services.exports.adam import STUDYID, write_adam
+from services.exports.adam import write_adam
 from services.exports.scope import ExportScope
+from services.exports.study import STUDY_ID
 from services.seed import DATA_CUTOFF
 from services.study_outcomes import endpoints, study_outcomes
 
@@ -249,7 +250,7 @@ def test_sites_and_a_participant_narrow_every_dataset(
     one = min(expected)
     alone = export(seeded, tmp_path / "one", participant_id=one)
     for name, frame in alone.items():
-        assert len(frame) and set(frame["USUBJID"]) == {f"{STUDYID}-{one}"}, name
+        assert len(frame) and set(frame["USUBJID"]) == {f"{STUDY_ID}-{one}"}, name
     elsewhere = export(seeded, tmp_path / "none", participant_id=one, sites=("S01",))
     assert all(len(frame) == 0 for frame in elsewhere.values())
 

@@ -15,7 +15,7 @@ import pytest
 from domain.events import CATALOGUE
 from infra.ledger.chain import parse_recorded_at
 from services.application import Actor, RecordedEvent, Submission, TrialLedger
-from services.exports.adam import STUDYID
+from services.exports.study import STUDY_ID
 from services.seed import DATA_CUTOFF
 from tests import story
 from tests.exports.test_adam import export
@@ -33,17 +33,13 @@ def sources(trace: pd.DataFrame, row: pd.Series, variable: str, *,
     return found[is_correction if corrections else ~is_correction]
 
 
-def subject_of(usubjid: str) -> str:
-    return usubjid.removeprefix(f"{STUDYID}-")
-
-
 def test_every_trace_row_names_a_ledger_event_and_every_row_is_traced(
         seeded: TrialLedger, tmp_path: Path) -> None:
     datasets = export(seeded, tmp_path)
     trace = datasets.pop("ADTRACE")
     chain = {(row.stream_id, row.version): row for row in seeded.store.iter_chain()}
     for _, source in trace.iterrows():
-        participant = seeded.participant(subject_of(source["USUBJID"]))
+        participant = seeded.participant(source["USUBJID"].removeprefix(f"{STUDY_ID}-"))
         entry = participant.entries[source["SRCEVID"]]
         placed = chain[(participant.id, entry.version)]
         assert len(source["SRCEVID"]) == 36
@@ -224,10 +220,8 @@ def test_a_correction_is_traced_with_the_entry_it_corrected(
 
 def qualifies(criterion: str, lesion: dict[str, Any]) -> bool:
     """docs/rules.md section 8, restated: which new lesions count."""
-    if not lesion["unequivocal"]:
-        return False
-    return criterion != "mRECIST" or bool(
-        lesion.get("typical_hcc") and (lesion.get("diameter_mm") or 0) >= 10)
+    return bool(lesion["unequivocal"]) and (criterion != "mRECIST" or bool(
+        lesion.get("typical_hcc") and (lesion.get("diameter_mm") or 0) >= 10))
 
 
 def test_a_back_dated_progression_traces_the_read_that_dated_it_back(

@@ -24,6 +24,9 @@ from domain.events import Payload as EventPayload
 from domain.response.reads import Read, TargetLesion
 from infra.ledger.chain import format_recorded_at, parse_recorded_at
 from services.application import Actor, RecordedEvent, Submission, TrialLedger
+from services.exports.scope import ExportScope
+from services.exports.sdtm import write_sdtm
+from services.exports.xpt import xpt_decode
 from tests import story
 from tests.exports.test_sdtm import casebooks, export, of
 
@@ -32,11 +35,9 @@ TODAY = date(2026, 3, 5)
 CUTOFF = date(2026, 3, 31)
 ACTOR = Actor("s01.coordinator", "site_coordinator", "Coordinator", ("S01",))
 HOSTILE_TERM = ('Nausea \U0001f922 "quoted" <b>&amp;</b> & caf\u00e9 \u65e5\u672c '
-                '\u202eevil\x00end')
-HOSTILE_TERM_XPT = ('Nausea [U+1F922] "quoted" <b>&amp;</b> & cafe [U+65E5][U+672C] '
-                    '[U+202E]evil[U+0000]end')
+                '\u202eevil\x00end\ttab\nline \\u00e9 C:\\path ')
 LONG_TERM = " ".join(["\U0001f48a"] * 60)
-LONG_TERM_XPT = " ".join(["[U+1F48A]"] * 60)
+MOMENT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
 
 
 def record(ledger: TrialLedger, body: dict[str, Any], pid: str = PID) -> RecordedEvent:
@@ -105,8 +106,8 @@ def test_as_of_gives_the_values_then_and_voided_entries_are_absent(
     }
 
 
-def test_hostile_text_is_carried_as_ascii_and_no_record_is_dropped(
-        ledger: TrialLedger, tmp_path: Path) -> None:
+def record_hostile(ledger: TrialLedger) -> None:
+    """A participant whose stored text is hostile to every format the export writes."""
     record(ledger, story.enrollment())
     target = TargetLesion.model_construct(lesion_id="T1", organ="foie \u2622 <liver>",
                                           nodal=False, diameter_mm=40.0, too_small=False)
@@ -127,32 +128,61 @@ def test_hostile_text_is_carried_as_ascii_and_no_record_is_dropped(
                        reason="d\u00e9m\u00e9nag\u00e9 \u2192 abroad",
                        follow_up_allowed=True))
 
+
+def decoded(frame: pd.DataFrame, column: str) -> set[str]:
+    return {xpt_decode(text) for text in frame[column]}
+
+
+def test_hostile_text_is_carried_as_ascii_and_no_record_is_dropped(
+        ledger: TrialLedger, tmp_path: Path) -> None:
+    record_hostile(ledger)
     frames = export(ledger, tmp_path, cutoff=CUTOFF)
     for path in tmp_path.glob("*.xpt"):
-        pd.read_sas(path, format="xport", encoding="ascii")  # every value is ASCII
+        read = pd.read_sas(path, format="xport", encoding="ascii")  # every value is ASCII
+        for column in read.columns[read.dtypes == object]:
+            for text in read[column]:
+                xpt_decode(text)  # and written by the one escaping rule
     ae = of(frames, "AE", PID)
     assert len(ae) == 2
-    hostile = ae[ae.AESPID == "AE<&>e"].iloc[0]
-    assert hostile.AETERM == hostile.AEDECOD == HOSTILE_TERM_XPT
+    hostile = ae[ae.AESPID == "AE<&>\\u00E9"].iloc[0]
+    assert xpt_decode(hostile.AETERM) == xpt_decode(hostile.AEDECOD) == HOSTILE_TERM
     long = ae[ae.AESPID == "AE-02"].iloc[0]
     supp = of(frames, "SUPPAE", PID)
     pieces = supp[supp.IDVARVAL == str(int(long.AESEQ))].set_index("QNAM").QVAL
     assert len(long.AETERM) <= 200
     for name in ("AETERM", "AEDECOD"):
-        rest = [pieces[f"{name}{n}"] for n in range(1, 3)]
-        assert long[name] + "".join(rest) == LONG_TERM_XPT
-        assert f"{name}3" not in pieces
+        rest = [pieces[f"{name}{n}"] for n in range(1, 9) if f"{name}{n}" in pieces]
+        assert len(rest) == 3 and all(len(text) <= 200 for text in rest)
+        assert "".join(xpt_decode(text) for text in [long[name], *rest]) == LONG_TERM
     assert set(supp[supp.QNAM == "AETERM1"].QLABEL) == {"Reported Term for the Adverse Event 1"}
     pr = of(frames, "SUPPPR", PID)
-    assert list(pr[pr.QNAM == "PRAGENT"].QVAL) == ["epirubicine ' <x> & \"y\""]
+    assert decoded(pr[pr.QNAM == "PRAGENT"], "QVAL") == {"\u00e9pirubicine ' <x> & \"y\""}
     tu = of(frames, "TU", PID)
-    assert set(tu.TULOC) == {"foie [U+2622] <liver>"}
-    assert set(tu.TUEVAL) == {"Dr. Oyvind [U+1FA7B]"}
+    assert decoded(tu, "TULOC") == {"foie \u2622 <liver>"}
+    assert decoded(tu, "TUEVAL") == {"Dr. \u00d8yvind \U0001fa7b"}
     ds = of(frames, "DS", PID)
     withdrawal = ds[ds.DSDECOD == "WITHDRAWAL BY SUBJECT"]
-    assert list(withdrawal.DSTERM) == ["demenage [U+2192] abroad"]
+    assert decoded(withdrawal, "DSTERM") == {"d\u00e9m\u00e9nag\u00e9 \u2192 abroad"}
     assert list(of(frames, "SUPPDS", PID).QVAL) == ["Y"]
     schema = etree.XMLSchema(etree.parse(str(
         files("odmlib").joinpath("schemas/define/2.1/define2-1-0.xsd"))))
     assert schema.validate(etree.parse(str(tmp_path / "define.xml"))), schema.error_log
     assert datetime.now(UTC).date() >= CUTOFF
+
+
+def test_the_same_export_made_twice_gives_the_same_bytes(
+        ledger: TrialLedger, tmp_path: Path) -> None:
+    """The XPT headers carry `scope.created_at`, not the clock, so every file of two exports of
+    the same scope is byte-identical; a later creation time changes the headers only."""
+    record_hostile(ledger)
+    scope = ExportScope(created_at=MOMENT, cutoff=CUTOFF)
+    first = write_sdtm(ledger, tmp_path / "first", scope=scope)
+    second = write_sdtm(ledger, tmp_path / "second", scope=scope)
+    assert [p.name for p in first] == [p.name for p in second]
+    assert {p.name for p in first} >= {"dm.xpt", "ae.xpt", "suppae.xpt", "define.xml"}
+    for one, other in zip(first, second, strict=True):
+        assert one.read_bytes() == other.read_bytes(), one.name
+    later = write_sdtm(ledger, tmp_path / "later", scope=ExportScope(
+        created_at=MOMENT + timedelta(hours=1), cutoff=CUTOFF))
+    dm, later_dm = first[0].read_bytes(), later[0].read_bytes()
+    assert dm != later_dm and dm.replace(b"05MAR26:12:00:00", b"05MAR26:13:00:00") == later_dm
