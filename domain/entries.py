@@ -44,8 +44,13 @@ class NewEntry:
     actor: str
     role: str
     client_request_id: str | None = None
+    provenance: dict[str, Any] | None = None
+    """An imported entry's original audit record (services/exports/odm_import.py)."""
 
     def event_fields(self, site_id: str | None) -> dict[str, Any]:
+        """The event's fields; `provenance` only when the entry has one, so an entry made
+        here is stored exactly as before."""
+        extra = {"provenance": self.provenance} if self.provenance is not None else {}
         return {
             "event_id": self.event_id,
             "occurred_on": self.occurred_on.isoformat(),
@@ -55,6 +60,7 @@ class NewEntry:
             "role": self.role,
             "site_id": site_id,
             "client_request_id": self.client_request_id,
+            **extra,
         }
 
 

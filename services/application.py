@@ -65,18 +65,29 @@ class Submission:
     data: Payload
     reason: str | None
     expected_version: int | None = None
+    provenance: dict[str, Any] | None = None
+    """An imported event's original audit record, stored inside the event (import only)."""
+    event_id: str | None = None
+    """An imported event's original event id, kept so corrections and voids still name
+    their targets (import only, into an empty store; otherwise a fresh id)."""
 
     def fingerprint(self, participant_id: str) -> str:
-        """What 'the same body' means for Idempotency-Key: the same parsed request."""
+        """What 'the same body' means for Idempotency-Key: the same parsed request (an
+        import's provenance and event id count only when given)."""
+        body: dict[str, Any] = {
+            "participant_id": participant_id,
+            "type": self.type,
+            "occurred_on": self.occurred_on.isoformat(),
+            "data": self.data.model_dump(mode="json"),
+            "reason": self.reason,
+            "expected_version": self.expected_version,
+        }
+        if self.provenance is not None:
+            body["provenance"] = self.provenance
+        if self.event_id is not None:
+            body["event_id"] = self.event_id
         canonical = json.dumps(
-            {
-                "participant_id": participant_id,
-                "type": self.type,
-                "occurred_on": self.occurred_on.isoformat(),
-                "data": self.data.model_dump(mode="json"),
-                "reason": self.reason,
-                "expected_version": self.expected_version,
-            },
+            body,
             sort_keys=True,
             separators=(",", ":"),
         )
@@ -297,7 +308,7 @@ class TrialLedger(RecordKeeping):
         (which readers may be holding) with the entry recorded after every rule check."""
         participant_id = state.participant_id
         entry = NewEntry(
-            event_id=str(uuid.uuid4()),
+            event_id=submission.event_id or str(uuid.uuid4()),
             type=submission.type,
             occurred_on=submission.occurred_on,
             data=submission.data,
@@ -305,6 +316,7 @@ class TrialLedger(RecordKeeping):
             actor=actor.username,
             role=actor.role,
             client_request_id=client_request_id,
+            provenance=submission.provenance,
         )
         current = state.participant
         if current is None:

@@ -17,6 +17,7 @@ from infra.migrate import require_current_schema, upgrade_store
 from infra.settings import Settings
 from services.cli_errors import EXIT_CODES_HELP, CliFailure, ExitCode, FailCleanly, using_store
 from services.cli_exports import export_app
+from services.cli_import import import_app
 
 # Plain (click) help: flags print as `--flag`, never with a `<bool>` type.
 _HELP = {"rich_markup_mode": None, "no_args_is_help": True}
@@ -31,6 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(study_app, name="study")
 app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
 err = Console(stderr=True)
 
 

@@ -149,17 +149,27 @@ def validate_odm(document: str | os.PathLike[str] | bytes) -> list[str]:
 
     Validates while parsing and drops each element once read, so a file of any size is
     checked in bounded memory."""
+    depth, closed = 0, False
+    etree.clear_error_log()  # the log is per thread: drop entries of earlier documents
     try:
-        for _, element in etree.iterparse(_source(document), events=("end",),
-                                          schema=odm_schema(), no_network=True,
-                                          resolve_entities=False, huge_tree=True):
+        for event, element in etree.iterparse(_source(document), events=("start", "end"),
+                                              schema=odm_schema(), no_network=True,
+                                              resolve_entities=False, huge_tree=True):
+            if event == "start":
+                depth += 1
+                continue
+            depth -= 1
+            closed = depth == 0
             element.clear(keep_tail=False)
             while element.getprevious() is not None:
                 del element.getparent()[0]
     except etree.XMLSyntaxError as error:
-        messages = [entry.message for entry in error.error_log]
+        # Errors only: loading a schema can leave warnings (e.g. "skipping import") there.
+        messages = [entry.message for entry in error.error_log
+                    if entry.level >= etree.ErrorLevels.ERROR]
         return messages or [str(error)]
-    return []
+    # A document cut short can end the parse without an error: its root never closed.
+    return [] if closed else ["the document ends before its root element closes (truncated?)"]
 
 
 def odm_header(document: str | os.PathLike[str] | bytes) -> dict[str, str]:

@@ -19,11 +19,18 @@ one FormData in the casebook study event, in ledger order.
   CryptoBindingManifest.
 Who, role, site, reason, recorded time and position come from the audit trail's own fold
 of each stored event (projections.rows.audit_row), so the file and the audit trail agree.
+
+An imported event (services/exports/odm_import.py) carries the audit record of the file it
+came from as its `provenance`: its AuditRecord, role Flag and SeqNum are that original
+record again (user, site, time, reason, SourceID), and a second Annotation names the import
+(who imported it, under which role, when, from which file), so a file exported, imported and
+exported again shows the same audit trail.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -39,6 +46,8 @@ from services.exports.odm_metadata import STUDY_EVENT_OID, STUDY_OID
 from services.exports.odm_model import FLAG_RECORDED_BY_ROLE, OCCURRED_ON, FormSpec, Metadata
 from services.exports.odm_rows import Row, flatten, record_row
 from services.exports.odm_xml import NSMAP, Element, q, root, sub, value_text
+
+ORIGINAL_SOURCE = re.compile(r"event \S+ position (?P<position>\d+)")
 
 
 @dataclass
@@ -66,6 +75,9 @@ class Casebook:
     def add(self, event: Participant.Event, chain: ChainRow) -> None:
         """One event as one FormData."""
         row = audit_row(event, chain, None)
+        provenance = getattr(event, "provenance", None)
+        if isinstance(provenance, Mapping):
+            row = as_originally_recorded(row, provenance)
         data: Mapping[str, Any] = getattr(event, "data", {}) or {}
         kind = row["type"]
         target = str(data.get("corrects") or data.get("voids") or "")
@@ -130,6 +142,8 @@ class Casebook:
             sub(signature, "DateTimeStamp", row["recorded_at"])
             sub(signature, "CryptoBindingManifest", str(signed.get("covers_hash", "")))
         annotation(element, row, unmapped)
+        if "imported" in row:
+            import_annotation(element, row["imported"], self.refs)
         return element
 
     @staticmethod
@@ -157,7 +171,23 @@ def audit_record(parent: Element, row: dict[str, Any], refs: References, site: s
     sub(audit, "DateTimeStamp", row["recorded_at"])
     if row["reason"] is not None:
         sub(audit, "ReasonForChange", row["reason"])
-    sub(audit, "SourceID", f"event {row['event_id']} position {row['position']}")
+    sub(audit, "SourceID", row.get("source_id")
+        or f"event {row['event_id']} position {row['position']}")
+
+
+def as_originally_recorded(row: dict[str, Any], provenance: Mapping[str, Any]
+                           ) -> dict[str, Any]:
+    """An imported event's audit row as the file it came from recorded it (who, role, site,
+    when, why, source id and position), the import's own row kept under `imported`."""
+    source = str(provenance.get("source_id") or "")
+    match = ORIGINAL_SOURCE.fullmatch(source)
+    return {**row, "recorded_by": str(provenance.get("user") or row["recorded_by"]),
+            "role": str(provenance.get("role") or row["role"]),
+            "site_id": provenance.get("site") or row["site_id"],
+            "recorded_at": str(provenance.get("recorded_at") or row["recorded_at"]),
+            "reason": provenance.get("reason"), "source_id": source or None,
+            "position": int(match["position"]) if match else row["position"],
+            "imported": {**row, "provenance": dict(provenance)}}
 
 
 def annotation(parent: Element, row: dict[str, Any], unmapped: Mapping[str, Any]) -> None:
@@ -167,6 +197,23 @@ def annotation(parent: Element, row: dict[str, Any], unmapped: Mapping[str, Any]
     if unmapped:
         sub(note, "Comment", json.dumps(dict(unmapped), sort_keys=True, ensure_ascii=False,
                                         default=str))
+    flag = sub(note, "Flag")
+    sub(flag, "FlagValue", str(row["role"]), CodeListOID="CL.role")
+    sub(flag, "FlagType", FLAG_RECORDED_BY_ROLE, CodeListOID="CL.flag_type")
+
+
+def import_annotation(parent: Element, row: dict[str, Any], refs: References) -> None:
+    """The second Annotation of an imported event: who imported it (the event's actor, also
+    declared in AdminData), under which role, when (the ledger's recorded time), at which
+    ledger position, and from which file."""
+    refs.user(row["recorded_by"])
+    provenance = row["provenance"]
+    note = sub(parent, "Annotation", SeqNum=str(row["position"]))
+    sub(note, "Comment", json.dumps({
+        "imported_by": row["recorded_by"], "imported_at": row["recorded_at"],
+        "source": provenance.get("source"), "file_sha256": provenance.get("file_sha256"),
+        "file_oid": provenance.get("file_oid")}, sort_keys=True, ensure_ascii=False,
+        default=str))
     flag = sub(note, "Flag")
     sub(flag, "FlagValue", str(row["role"]), CodeListOID="CL.role")
     sub(flag, "FlagType", FLAG_RECORDED_BY_ROLE, CodeListOID="CL.flag_type")

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.exports.odm_model import OCCURRED_ON, FormSpec, GroupSpec, ItemSpec
+from services.exports.odm_model import OCCURRED_ON, FormSpec, GroupSpec, ItemSpec, study_metadata
+from services.exports.odm_xml import value_text
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,88 @@ def _unmapped(node: Any, expected: tuple[str, ...], where: str, out: Flattened) 
     for name, value in node.items():
         if name not in expected:
             out.unmapped[f"{where}.{name}"] = value
+
+
+# -- the way back: rows read from a file into an event's data ------------------------------
+
+ReadRow = tuple[GroupSpec, dict[str, str | None]]
+"""One ItemGroupData read back: its group and its items' Values by item OID (None: IsNull)."""
+
+
+def typed_value(item: ItemSpec, text: str | None) -> Any:
+    """An ItemData Value as the JSON value it was written from (`value_text` inverted by the
+    item's DataType, a coded value as the code it was written from, so `Literal[True]` reads
+    as true); text that does not read as its type is kept as text."""
+    if text is None:
+        return None
+    if item.codelist is not None:
+        codes = study_metadata().codelists[item.codelist].codes
+        for code in codes:
+            if value_text(code) == text:
+                return code
+    try:
+        if item.data_type == "integer":
+            return int(text)
+        if item.data_type == "float":
+            return float(text)
+    except ValueError:
+        return text
+    if item.data_type == "boolean":
+        return {"true": True, "false": False}.get(text, text)
+    return text
+
+
+def unflatten(form: FormSpec, rows: list[ReadRow]) -> tuple[dict[str, Any], str | None]:
+    """An event's data and its main group's occurred_on from its form's rows, in the order
+    `flatten` wrote them: the inverse of `flatten` (every value of the main group and of each
+    row, an absent one as None, as the stored data holds it; lists and dicts rebuilt in row
+    order). Rows of a group `form` does not repeat this way (a correction's record) are the
+    caller's."""
+    data: dict[str, Any] = {}
+    occurred_on: str | None = None
+    for group, values in rows:
+        if not group.steps:
+            for item in group.items:
+                if item.oid == OCCURRED_ON:
+                    occurred_on = values.get(item.oid)
+                else:
+                    data[item.field] = typed_value(item, values.get(item.oid))
+        else:
+            _place(data, group, values)
+    return data, occurred_on
+
+
+def _place(data: dict[str, Any], group: GroupSpec, values: dict[str, str | None]) -> None:
+    """Put one nested row where `_nodes` found it: down the group's steps, a dict by the key
+    item of that step, a list by appending (the rows come in list order)."""
+    above = {item.field: typed_value(item, values.get(item.oid))
+             for item in group.items[:group.key_items]}
+    own = group.items[group.key_items:]
+    node: Any = data
+    for depth, step in enumerate(group.steps):
+        last = depth == len(group.steps) - 1
+        if step.kind == "dict":
+            container = node.setdefault(step.field, {})
+            if last:
+                key_item = next(i for i in own if i.field == step.key_field)
+                key = typed_value(key_item, values.get(key_item.oid))
+                fields = [i for i in own if i is not key_item]
+                if group.expected == ("value",):  # a dict of single values
+                    container[key] = typed_value(fields[0], values.get(fields[0].oid))
+                    return
+                node = container.setdefault(key, {})
+                for item in fields:
+                    node[item.field] = typed_value(item, values.get(item.oid))
+                return
+            node = container.setdefault(above[str(step.key_field)], {})
+        else:
+            container = node.setdefault(step.field, [])
+            if not last:  # a row of a list of models with lists of its own: the latest one
+                node = container[-1]
+                continue
+            if step.value_field is not None:
+                item = next(i for i in own if i.field == step.value_field)
+                container.append(typed_value(item, values.get(item.oid)))
+            else:
+                container.append({item.field: typed_value(item, values.get(item.oid))
+                                  for item in own})

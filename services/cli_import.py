@@ -1,0 +1,76 @@
+"""`trial-ledger import odm FILE`: an ODM 1.3.2 archival file loaded into an empty store, the
+migration path from another system (services/exports/odm_import.py). Every event is recorded
+by the operator running the command, now; the file's audit record of each is kept inside it.
+Prints a JSON summary on stdout."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from infra.db import create_engine
+from infra.logging import configure_logging
+from infra.migrate import require_current_schema
+from infra.settings import Settings
+from services.cli_errors import CliFailure, ExitCode, using_store
+
+import_app = typer.Typer(help="Data brought into an empty ledger from another system.",
+                         rich_markup_mode=None, no_args_is_help=True)
+err = Console(stderr=True)
+
+
+@contextmanager
+def _opened() -> Iterator[Any]:
+    """The ledger of an existing store at the current schema (nothing created or migrated)."""
+    from services.application import TrialLedger
+
+    settings = Settings()
+    configure_logging(settings.log_level)  # JSON lines on stderr: stdout is the summary
+    using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
+    engine = create_engine(settings.database)
+    try:
+        require_current_schema(engine)
+        ledger = TrialLedger(settings, engine)
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+    finally:
+        engine.dispose()
+
+
+@import_app.command("odm")
+def import_odm_file(
+    file: Annotated[Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False,
+                                         help="An ODM 1.3.2 archival file of this ledger's "
+                                              "kind (trial-ledger export odm).")],
+) -> None:
+    """Load an ODM 1.3.2 archival file into an EMPTY store, as events recorded by you now,
+    each keeping the file's audit record (user, role, site, time, reason, source id) as its
+    provenance. Casebook signatures are not re-created (counted in the summary)."""
+    from domain.errors import RuleViolation
+    from services.application import Actor
+    from services.exports.odm_import import ImportRefused, StoreNotEmpty, import_odm
+
+    operator = Actor(f"cli:{getpass.getuser()}", "system")
+    with _opened() as ledger:
+        try:
+            result = import_odm(ledger, file, operator)
+        except (ImportRefused, StoreNotEmpty) as refusal:
+            raise CliFailure(ExitCode.CONFIGURATION, f"{file}: {refusal}") from None
+        except RuleViolation as violation:
+            raise CliFailure(ExitCode.CONFIGURATION,
+                             f"{file}: an event was refused while importing ({violation}); "
+                             "the store holds what was imported before it: start again "
+                             "with an empty store") from None
+    err.print(f"imported {result.events_imported} events of {result.participants} "
+              f"participants from {file}; {result.signatures_not_recreated} casebook "
+              "signatures not re-created", highlight=False, soft_wrap=True)
+    typer.echo(json.dumps(result.as_dict(), indent=2))
