@@ -27,6 +27,17 @@ def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapp
     return event_dict
 
 
+class _StandardError:
+    """Whatever `sys.stderr` is when a line is written, not when logging was configured (a
+    command run in-process, e.g. under a test runner, may swap stderr and close its own)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     """JSON lines on stderr (or `stream`), one object per event."""
     structlog.configure(
@@ -43,7 +54,7 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
         ),
         # One write per line (print would write the line and its newline apart): lines of
         # several processes sharing one stream never cut into each other.
-        logger_factory=structlog.WriteLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(stream or _StandardError()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 
