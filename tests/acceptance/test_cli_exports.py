@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,9 @@ def test_an_export_is_recorded_and_an_inspector_can_prove_it_later(
         ledger: TrialLedger, env: dict[str, str], tmp_path: Path) -> None:
     record(ledger, "HCC-01-001", story.enrollment())
     record(ledger, "HCC-01-001", story.camrelizumab("2026-01-12"))
-    between = datetime.now(UTC).isoformat()
+    head = ledger.store.head()
+    assert head is not None
+    between = head.recorded_at  # the dose's recorded time: the AE comes after it
     record(ledger, "HCC-01-001", story.adverse_event("AE1", "2026-01-20"))
     positions = ledger.store.count()
 
