@@ -42,13 +42,14 @@ CutoffOption = Annotated[str, typer.Option(metavar="DATE|NAME",
 
 
 @contextmanager
-def _opened() -> Iterator[Any]:
-    """The ledger of an existing store at the current schema (exports record an event, so the
-    store is opened for writing; nothing is created or migrated)."""
+def opened_store() -> Iterator[Any]:
+    """The ledger of an existing store at the current schema, opened for writing (an export
+    records an event, an import records many); nothing is created or migrated. Log lines
+    go to stderr as JSON: stdout is the command's receipt."""
     from services.application import TrialLedger
 
     settings = Settings()
-    configure_logging(settings.log_level)  # JSON lines on stderr: stdout is the receipt
+    configure_logging(settings.log_level)
     using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
     engine = create_engine(settings.database)
     try:
@@ -99,7 +100,7 @@ def _run(export_format: ExportFormat, scope_of: Any, out: Path | None, reason: s
         write_files,
     )
 
-    with _opened() as ledger, _refusals_as_failures():
+    with opened_store() as ledger, _refusals_as_failures():
         scope: ExportScope = pinned(ledger, scope_of(ledger))
         if export_format == "odm":
             target = out or Path(odm_file_name(scope))

@@ -7,43 +7,18 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from infra.db import create_engine
-from infra.logging import configure_logging
-from infra.migrate import require_current_schema
-from infra.settings import Settings
-from services.cli_errors import CliFailure, ExitCode, using_store
+from services.cli_errors import CliFailure, ExitCode
+from services.cli_exports import opened_store
 
 import_app = typer.Typer(help="Data brought into an empty ledger from another system.",
                          rich_markup_mode=None, no_args_is_help=True)
 err = Console(stderr=True)
-
-
-@contextmanager
-def _opened() -> Iterator[Any]:
-    """The ledger of an existing store at the current schema (nothing created or migrated)."""
-    from services.application import TrialLedger
-
-    settings = Settings()
-    configure_logging(settings.log_level)  # JSON lines on stderr: stdout is the summary
-    using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
-    engine = create_engine(settings.database)
-    try:
-        require_current_schema(engine)
-        ledger = TrialLedger(settings, engine)
-        try:
-            yield ledger
-        finally:
-            ledger.close()
-    finally:
-        engine.dispose()
 
 
 @import_app.command("odm")
@@ -60,7 +35,7 @@ def import_odm_file(
     from services.exports.odm_import import ImportRefused, StoreNotEmpty, import_odm
 
     operator = Actor(f"cli:{getpass.getuser()}", "system")
-    with _opened() as ledger:
+    with opened_store() as ledger:
         try:
             result = import_odm(ledger, file, operator)
         except (ImportRefused, StoreNotEmpty) as refusal:
