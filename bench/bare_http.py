@@ -56,9 +56,10 @@ async def post_event(participant_id: str, event: _Event) -> dict[str, Any]:
             "type": event.type, "occurred_on": event.occurred_on.isoformat(), "version": 1}
 
 
-def _drive(base_url: str, pid: int, clients: int, requests: int,
+def drive(base_url: str, pid: int, clients: int, requests: int,
            send: Any) -> dict[str, Any]:
-    """`requests` calls of `send(client, n)` from `clients` threads; server CPU and rate."""
+    """`requests` calls of `send(client, n)` from `clients` threads (each opens its connection
+    first); the rate, failures, and server and client CPU per request."""
     left = [requests]
     guard = threading.Lock()
     failures: list[int] = []
@@ -123,8 +124,8 @@ def bare_floor(clients: int, bodies: Sequence[tuple[str, dict[str, Any]]],
             return http.post(f"/api/v1/participants/{participant_id}/events", json=body,
                              headers={"Idempotency-Key": uuid.uuid4().hex}).status_code
 
-        return {"get": _drive(base_url, proc.pid, clients, FLOOR_REQUESTS, get),
-                "post": _drive(base_url, proc.pid, clients, FLOOR_REQUESTS, post)}
+        return {"get": drive(base_url, proc.pid, clients, FLOOR_REQUESTS, get),
+                "post": drive(base_url, proc.pid, clients, FLOOR_REQUESTS, post)}
     finally:
         proc.terminate()
         try:

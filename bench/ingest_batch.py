@@ -313,34 +313,12 @@ def http_floor(base_url: str, server_pid: int, clients: int, deadline: Deadline,
             if all(state.get("behind") == 0 for state in states):
                 break
             time.sleep(0.5)
-    left = [FLOOR_REQUESTS]
-    guard = threading.Lock()
-    failures: list[int] = []
+    from bench.bare_http import drive
 
-    def client() -> None:
-        with httpx.Client(base_url=base_url, timeout=30) as http:
-            while not deadline.expired():
-                with guard:
-                    if left[0] <= 0:
-                        return
-                    left[0] -= 1
-                status = http.get("/health").status_code
-                if status != 200:
-                    failures.append(status)
+    def get(http: httpx.Client, _: int) -> int:
+        return http.get("/health").status_code
 
-    before, _ = tree_cpu_seconds(server_pid)
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    after, _ = tree_cpu_seconds(server_pid)
-    done = FLOOR_REQUESTS - max(0, left[0])
-    cpu = None if before is None or after is None else (after - before) * 1000 / max(1, done)
-    return {"requests": done, "per_second": round(done / wall, 1), "failures": len(failures),
-            "server_cpu_ms_per_request": None if cpu is None else round(cpu, 2)}
+    return drive(base_url, server_pid, clients, FLOOR_REQUESTS, get)
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
