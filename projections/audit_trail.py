@@ -158,12 +158,14 @@ def _entry(ledger: Any, candidate: Candidate) -> dict[str, Any]:
     problems = _integrity(candidate)
     stored = candidate.stored
     true: dict[str, Any] | None = None
+    provenance: Any = None
     if stored is not None and candidate.chain is not None:
         try:
             event = ledger.mapper.to_domain_event(stored.as_stored_event())
             before = None if candidate.feed is not None else _before(
                 ledger, stored.stream_id, stored.version)
             true = fold.audit_row(event, candidate.chain, before)
+            provenance = getattr(event, "provenance", None)
         except Exception as error:  # noqa: BLE001 - undecodable bytes are reported, not raised
             problems.append(f"the stored event cannot be read: {type(error).__name__}")
     feed = candidate.feed
@@ -180,6 +182,8 @@ def _entry(ledger: Any, candidate: Candidate) -> dict[str, Any]:
         changes = feed["changes"] if feed is not None else shown["changes"]
         entry = {**{name: shown[name] for name in FEED_FIELDS},
                  "changes": json.loads(changes)}
+    if provenance is not None:
+        entry["provenance"] = provenance
     entry["verified"] = not problems
     if problems:
         entry["problems"] = problems

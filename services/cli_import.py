@@ -24,8 +24,14 @@ err = Console(stderr=True)
 @import_app.command("odm")
 def import_odm_file(
     file: Annotated[Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False,
-                                         help="An ODM 1.3.2 archival file of this ledger's "
-                                              "kind (trial-ledger export odm).")],
+                                         help="An ODM 1.3.2 Transactional file with its "
+                                              "audit records: this ledger's (trial-ledger "
+                                              "export odm), or another EDC's with --mapping.")],
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", exists=True, dir_okay=False,
+        help="For another EDC's export of this CRF: the JSON file that maps its forms, "
+             "groups, items, codes and users onto the catalogue (docs/exports/odm-import.md)."
+    )] = None,
 ) -> None:
     """Load an ODM 1.3.2 archival file into an EMPTY store, as events recorded by you now,
     each keeping the file's audit record (user, role, site, time, reason, source id) as its
@@ -33,11 +39,16 @@ def import_odm_file(
     from domain.errors import RuleViolation
     from services.application import Actor
     from services.exports.odm_import import ImportRefused, StoreNotEmpty, import_odm
+    from services.exports.odm_mapping import MappingError, load_mapping
 
     operator = Actor(f"cli:{getpass.getuser()}", "system")
+    try:
+        resolved = load_mapping(mapping) if mapping is not None else None
+    except MappingError as refusal:
+        raise CliFailure(ExitCode.CONFIGURATION, str(refusal)) from None
     with opened_store() as ledger:
         try:
-            result = import_odm(ledger, file, operator)
+            result = import_odm(ledger, file, operator, mapping=resolved)
         except (ImportRefused, StoreNotEmpty) as refusal:
             raise CliFailure(ExitCode.CONFIGURATION, f"{file}: {refusal}") from None
         except RuleViolation as violation:

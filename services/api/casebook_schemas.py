@@ -150,3 +150,7 @@ class StreamEvent(Answer):
                                     description="Present when later events corrected it.")
     voided_by: str | None = Field(default=None, description="Present when a later event "
                                                             "voided it.")
+    provenance: dict[str, Any] | None = Field(default=None, description=(
+        "Present on an event imported from another system's ODM file: the file's own audit "
+        "record of it (user, role, site, recorded_at, reason, source_id) and the file it came "
+        "from; `recorded_by` and `recorded_at` are then the import's."))

@@ -147,6 +147,9 @@ class AuditEntry(Answer):
     site_id: str | None
     reason: str | None
     changes: list[Change]
+    provenance: dict[str, Any] | None = Field(default=None, description=(
+        "Present on an event imported from another system's ODM file: that file's audit "
+        "record of it; `recorded_by` and `recorded_at` are the import's."))
     verified: bool
     problems: list[str] = Field(default_factory=list,
                                 description="Present when verified is false: what disagreed.")

@@ -33,7 +33,7 @@ from services.exports.odm_clinical import write_clinical_data
 from services.exports.odm_metadata import SOURCE_SYSTEM, study_element
 from services.exports.odm_model import study_metadata
 from services.exports.odm_reference import reference_element
-from services.exports.odm_xml import NSMAP, q, xml_text
+from services.exports.odm_xml import NS, NSMAP, q, xml_text
 from services.exports.scope import ExportScope
 
 __all__ = ["covered_participants", "odm_header", "odm_schema", "read_moment", "validate_odm",
@@ -170,6 +170,36 @@ def validate_odm(document: str | os.PathLike[str] | bytes) -> list[str]:
         return messages or [str(error)]
     # A document cut short can end the parse without an error: its root never closed.
     return [] if closed else ["the document ends before its root element closes (truncated?)"]
+
+
+def validate_vendor_odm(document: str | os.PathLike[str] | bytes) -> list[str]:
+    """The ODM 1.3.2 schema errors of another system's document, its vendor extensions set
+    aside: ODM lets a vendor add elements and attributes in its own namespace (Rave's
+    `mdsol:`), described by the vendor's extended schema, not the official one. Elements and
+    attributes outside the ODM, XML and XML-DSig namespaces are removed before the official
+    schema checks the rest. The document is held whole (another system's files are)."""
+    keep = {NS, "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/2000/09/xmldsig#"}
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, huge_tree=True)
+    try:
+        tree = etree.parse(_source(document), parser)
+    except etree.XMLSyntaxError as error:
+        return [str(error)]
+    for element in list(tree.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        if etree.QName(element).namespace not in keep:
+            parent = element.getparent()
+            if parent is not None:
+                parent.remove(element)
+            continue
+        for name in [n for n in element.attrib if etree.QName(n).namespace not in
+                     (None, *keep)]:
+            del element.attrib[name]
+    schema = odm_schema()
+    if schema.validate(tree):
+        return []
+    return [entry.message for entry in schema.error_log
+            if entry.level >= etree.ErrorLevels.ERROR] or ["not valid"]
 
 
 def odm_header(document: str | os.PathLike[str] | bytes) -> dict[str, str]:

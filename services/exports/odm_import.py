@@ -1,5 +1,6 @@
-"""`import odm`: an ODM 1.3.2 archival file of this ledger loaded into an empty store, the
-migration path from another system that exports the same document.
+"""`import odm`: an ODM 1.3.2 archival file loaded into an empty store, the migration path
+from another system: a file of this ledger's own kind (read here), or another EDC's export of
+this CRF with a mapping file (services/exports/odm_foreign.py, odm_mapping.py).
 
 Each FormData becomes the event it was written from (services/exports/odm_clinical.py,
 inverted): an Insert of a form its entry, an Update its correction (the corrected form's
@@ -17,13 +18,12 @@ reported. The study record (ReferenceData: cutoffs, the database lock) is not im
 
 The file is checked whole before anything is written: the XSD (`validate_odm`), the
 header (an ODM 1.3.2 Transactional file), the store (empty) and every FormData (a form,
-group and item the catalogue knows, data the catalogue's payload accepts). The file is read
-one SubjectData at a time (lxml iterparse), so memory stays bounded.
+group and item the catalogue knows, data the catalogue's payload accepts). A file of the
+ledger's own kind is read one SubjectData at a time (lxml iterparse), so memory stays bounded.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -35,12 +35,14 @@ from typing import Any
 from lxml import etree
 
 from domain.errors import RuleViolation
-from domain.events import CATALOGUE
 from domain.ledger_event import Author
 from domain.participant import RECORD_KEEPING_TYPES
-from services.application import Actor, Submission, TrialLedger
-from services.exports.odm import odm_header, validate_odm
+from services.application import Actor, TrialLedger
+from services.exports.odm import odm_header, validate_odm, validate_vendor_odm
+from services.exports.odm_foreign import foreign_events
+from services.exports.odm_mapping import Mapping, as_dict
 from services.exports.odm_model import OCCURRED_ON, FormSpec, Metadata, study_metadata
+from services.exports.odm_plans import ImportRefused, Planned, entry_submission, file_sha256
 from services.exports.odm_rows import ReadRow, typed_value, unflatten
 from services.exports.odm_xml import q
 
@@ -50,24 +52,6 @@ USER_PREFIX, LOCATION_PREFIX, FORM_PREFIX = "USR.", "LOC.", "F."
 
 class StoreNotEmpty(Exception):
     """An import needs a store without participants: the file's event ids would collide."""
-
-
-class ImportRefused(Exception):
-    """The file cannot be imported (not ODM 1.3.2, not valid, or not data this ledger
-    records); nothing was written."""
-
-
-@dataclass(frozen=True)
-class Planned:
-    """One FormData as the command that records it again."""
-
-    participant_id: str
-    kind: str
-    """'entry' (clinical, correction, void), 'lock', 'unlock', 'transfer' or 'signature'."""
-    submission: Submission | None
-    provenance: dict[str, Any]
-    today: date
-    to_site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,21 +66,16 @@ class ImportResult:
         return dict(self.__dict__)
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def import_odm(ledger: TrialLedger, path: str | os.PathLike[str], actor: Actor,
-               progress: Callable[[int], None] | None = None) -> ImportResult:
-    """Load the ODM file at `path` into the empty `ledger` as events recorded by `actor`.
+               progress: Callable[[int], None] | None = None,
+               mapping: Mapping | None = None) -> ImportResult:
+    """Load the ODM file at `path` into the empty `ledger` as events recorded by `actor`:
+    a file of this ledger's own, or (with `mapping`) another EDC's export of this CRF
+    (services/exports/odm_foreign.py).
 
     Raises ImportRefused (the file) or StoreNotEmpty (the store) before writing anything;
     a rule refusal while recording (RuleViolation) stops the import where it stands."""
-    errors = validate_odm(path)
+    errors = validate_odm(path) if mapping is None else validate_vendor_odm(path)
     if errors:
         raise ImportRefused(f"not a valid ODM 1.3.2 document: {errors[0]}")
     header = odm_header(path)
@@ -108,16 +87,24 @@ def import_odm(ledger: TrialLedger, path: str | os.PathLike[str], actor: Actor,
     if existing:
         raise StoreNotEmpty(f"the store already has {len(existing)} participants; import "
                             "into an empty store (a new TRIAL_LEDGER_DATABASE_URL)")
-    origin = {"source": "odm", "file_sha256": file_sha256(path),
-              "file_oid": header.get("FileOID", "")}
+    origin: dict[str, Any] = {"source": "odm", "file_sha256": file_sha256(path),
+                              "file_oid": header.get("FileOID", "")}
+    if mapping is not None:
+        origin["mapping"] = as_dict(mapping)
+
+    def plans() -> Iterator[Planned]:
+        if mapping is None:
+            return planned_events(path, origin)
+        return foreign_events(path, origin, mapping)
+
     try:  # every FormData understood before any write
-        for _ in planned_events(path, origin):
+        for _ in plans():
             pass
     except etree.XMLSyntaxError as error:  # validate_odm stops quietly at a truncated file
         raise ImportRefused(f"not a valid ODM 1.3.2 document: {error}") from None
     events = participants = signatures = 0
     seen: set[str] = set()
-    for plan in planned_events(path, origin):
+    for plan in plans():
         if plan.kind == "signature":
             signatures += 1
             continue
@@ -151,7 +138,7 @@ def record(ledger: TrialLedger, plan: Planned, actor: Actor) -> None:
                                     plan.today)
 
 
-def planned_events(path: str | os.PathLike[str], origin: dict[str, str]) -> Iterator[Planned]:
+def planned_events(path: str | os.PathLike[str], origin: dict[str, Any]) -> Iterator[Planned]:
     """Every FormData of the file, in file order, as the command that records it again."""
     metadata = study_metadata()
     for _, subject in etree.iterparse(os.fspath(path), events=("end",),
@@ -167,7 +154,7 @@ def planned_events(path: str | os.PathLike[str], origin: dict[str, str]) -> Iter
 
 
 def _plan(metadata: Metadata, participant_id: str, form: etree._Element,
-          forms: dict[str, FormSpec], origin: dict[str, str]) -> Planned:
+          forms: dict[str, FormSpec], origin: dict[str, Any]) -> Planned:
     where = (f"participant {participant_id}, form {form.get('FormOID')} "
              f"{form.get('FormRepeatKey')}")
     event_type = str(form.get("FormOID", "")).removeprefix(FORM_PREFIX)
@@ -187,7 +174,7 @@ def _plan(metadata: Metadata, participant_id: str, form: etree._Element,
     if transaction == "Insert" and spec.kind == "clinical":
         data, occurred_on = unflatten(spec, rows)
         forms[key] = spec
-        submission = _submission(event_type, occurred_on, data, provenance, where)
+        submission = entry_submission(event_type, occurred_on, data, provenance, where)
     elif transaction == "Update" and forms.get(key) is spec:
         record_rows = [values for group, values in rows if group is metadata.correction_group]
         if len(record_rows) != 1:
@@ -196,28 +183,16 @@ def _plan(metadata: Metadata, participant_id: str, form: etree._Element,
                                         if g is not metadata.correction_group])
         own = {item.field if item.oid != OCCURRED_ON else "": typed_value(
             item, record_rows[0].get(item.oid)) for item in metadata.correction_group.items}
-        submission = _submission("EntryCorrected", own[""], {
+        submission = entry_submission("EntryCorrected", own[""], {
             "corrects": key, "occurred_on": own["occurred_on"], "data": corrected},
             provenance, where)
     elif transaction == "Remove" and forms.pop(key, None) is spec:
         comment = _comment(form)
-        submission = _submission("EntryVoided", comment.get("occurred_on"), {"voids": key},
+        submission = entry_submission("EntryVoided", comment.get("occurred_on"), {"voids": key},
                                  provenance, where)
     else:
         raise ImportRefused(f"{where}: a {transaction} of no entry imported before it")
     return Planned(participant_id, "entry", submission, provenance, today)
-
-
-def _submission(event_type: str, occurred_on: Any, data: dict[str, Any],
-                provenance: dict[str, Any], where: str) -> Submission:
-    try:
-        payload = CATALOGUE[event_type].payload.model_validate(data)
-        on = date.fromisoformat(str(occurred_on))
-    except ValueError as error:  # pydantic's ValidationError is a ValueError
-        raise ImportRefused(f"{where}: not a {event_type} the ledger records: {error}"
-                            ) from None
-    return Submission(event_type, on, payload, provenance["reason"],
-                      provenance=provenance, event_id=provenance["event_id"])
 
 
 def _audit(form: etree._Element, where: str) -> dict[str, Any]:

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,52 +18,13 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from domain.ledger_event import Author
-from infra.db import create_engine
 from infra.ledger.chain import parse_recorded_at
 from infra.ledger.verify import verify_ledger
-from infra.settings import Settings
-from services.api.casebook_view import casebook
-from services.application import Actor, TrialLedger
+from services.application import TrialLedger
 from services.cli_import import import_app
 from services.exports.odm_import import ImportRefused, StoreNotEmpty, import_odm
-from services.study_outcomes import endpoints, study_outcomes
-from tests.conftest import RUNTIME_ROLE, _admin, _with_database, runtime_url
+from tests.exports.import_support import IMPORTER, api_endpoints, view
 from tests.exports.odm_support import NS, export, parse, subjects
-
-IMPORTER = Actor("cli:importer", "system")
-CUTOFF = date(2027, 6, 30)
-MOMENT = datetime(2030, 1, 1, tzinfo=UTC)
-WHO_FIELDS = ("actor", "recorded_by", "role")
-
-
-@pytest.fixture
-def fresh(request: pytest.FixtureRequest, settings: Settings, store_kind: str,
-          tmp_path: Path) -> Iterator[TrialLedger]:
-    """A second empty store of the same kind as `settings`' (from the same migrated template)."""
-    name = f"tl_{uuid.uuid4().hex[:12]}"
-    if store_kind == "sqlite":
-        path = tmp_path / "imported.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        owner = service = f"sqlite:///{path}"
-    else:
-        server = request.getfixturevalue("postgres_server_url")
-        with _admin(server) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE '
-                         f'"{request.getfixturevalue("postgres_template")}"')
-        owner = _with_database(server, name)
-        service = runtime_url(owner)
-    second = Settings(database_url=service, migration_database_url=owner,
-                      runtime_role=RUNTIME_ROLE, jwt_secret=settings.jwt_secret,
-                      secrets_dir=tmp_path / "secrets-imported", max_body_bytes=64 * 1024)
-    engine = create_engine(second.database)
-    app = TrialLedger(second, engine)
-    app.test_url = service  # type: ignore[attr-defined]  # for the command-line test
-    yield app
-    app.close()
-    engine.dispose()
-    if store_kind != "sqlite":
-        with _admin(request.getfixturevalue("postgres_server_url")) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def record_keeping(ledger: TrialLedger) -> dict[str, str]:
@@ -103,34 +61,6 @@ def clinical_data(document: bytes) -> bytes:
             note.getparent().remove(note)
     canonical: bytes = etree.tostring(clinical, method="c14n")
     return canonical
-
-
-def view(ledger: TrialLedger, participant_id: str, *, signed: bool = False) -> dict[str, Any]:
-    """The casebook API view and the effective entries, without who recorded each one (the
-    import records them; their original authors are in the provenance). `signed`: the
-    stream's version is left out too, as the signature (its last event) is not imported."""
-    participant = ledger.participant(participant_id)
-    entries = [{k: v for k, v in vars(e).items() if k not in WHO_FIELDS}
-               for e in participant.entries.values() if e.type != "CasebookSigned"]
-    drop = {"version"} if signed else set()
-    return {name: {k: v for k, v in _without_who(casebook(participant, cutoff=cutoff)).items()
-                   if k not in drop}
-            for name, cutoff in (("casebook", None), ("at_cutoff", CUTOFF))
-            } | {"entries": entries, "site": participant.site_id}
-
-
-def _without_who(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_who(v) for k, v in value.items() if k not in WHO_FIELDS}
-    if isinstance(value, list):
-        return [_without_who(v) for v in value]
-    return value
-
-
-def api_endpoints(ledger: TrialLedger, criterion: str) -> dict[str, Any]:
-    """What GET /api/v1/endpoints answers at CUTOFF, through the route's own calls."""
-    outcomes = study_outcomes(ledger, ledger.store.engine, None, None)
-    return endpoints(outcomes, criterion, CUTOFF, MOMENT)  # type: ignore[arg-type]
 
 
 def stored_events(ledger: TrialLedger) -> int:

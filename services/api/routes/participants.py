@@ -198,5 +198,8 @@ def read_events(participant_id: ParticipantId, ledger: LedgerDep, actor: ActorDe
             item["corrected_by"] = list(entry.corrected_by)
         if entry.voided_by:
             item["voided_by"] = entry.voided_by
+        provenance = getattr(event, "provenance", None)
+        if provenance is not None:
+            item["provenance"] = provenance
         out.append(item)
     return out
