@@ -24,7 +24,7 @@ import httpx
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from bench.ingest_batch import tree_cpu_seconds
+from bench.server import tree_cpu_seconds
 
 FLOOR_REQUESTS = 2000
 

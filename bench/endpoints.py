@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.harness import DEFAULT_PG_URL
 from domain.analysis.kaplan_meier import fit_kaplan_meier
 from domain.protocol import CRITERIA
 from services.seed import DATA_CUTOFF, fold_plan, plan_trial
@@ -79,13 +80,13 @@ def _curves(outcomes: list[Any], cutoff: Any) -> list[list[Any]]:
 def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from lifelines import KaplanMeierFitter
 
-    from bench.timetravel import fresh_store, open_ledger
+    from bench.stores import fresh_store_url, open_ledger
     from projections.runner import Projector
     from projections.state import REBUILD_BATCH
     from services.study_outcomes import endpoints, study_outcomes
 
     out: dict[str, Any] = {"store": kind}
-    with fresh_store(kind, args.pg_url, "endpoints", workdir) as url:
+    with fresh_store_url(kind, args.pg_url, "endpoints", workdir) as url:
         opened = open_ledger(url)
         try:
             started = time.perf_counter()
@@ -165,7 +166,7 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--in-memory", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--json-file")

@@ -30,7 +30,6 @@ Prints a table per store with ratios ours/peer; exit 1 if any check fails.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import hashlib
 import json
@@ -49,6 +48,8 @@ from typing import Any
 import sqlalchemy as sa
 from eventsourcing.persistence import StoredEvent
 
+from bench.harness import DEFAULT_PG_URL, log_stamped
+from bench.stores import fresh_store
 from infra.db import create_engine
 from infra.ledger import merkle, proofs, verify
 from infra.ledger.checkpoints import (
@@ -62,34 +63,11 @@ from infra.ledger.verify import verify_ledger
 from infra.migrate import upgrade
 from infra.settings import Settings
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 STREAMS = 500
 PAGE = 5000
 
 
 # -- the store and its data -----------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def fresh_store(kind: str, pg_admin_url: str, workdir: Path) -> Iterator[str]:
-    """A new, empty store URL; removed afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'ledger-bench.db'}"
-        return
-    import psycopg
-    from psycopg import sql
-    from sqlalchemy.engine import make_url
-
-    dbname = f"bench_{secrets.token_hex(5)}_ledger"
-    with psycopg.connect(pg_admin_url, autocommit=True, connect_timeout=10) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    try:
-        yield make_url(pg_admin_url).set(drivername="postgresql", database=dbname
-                                         ).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True, connect_timeout=10) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                          .format(sql.Identifier(dbname)))
 
 
 class Workload:
@@ -200,7 +178,8 @@ def peer_chain(states: Iterator[bytes]) -> tuple[int, bytes]:
 
 def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     problems: list[str] = []
-    with fresh_store(kind, args.pg_url, workdir) as url:
+    with fresh_store(kind, args.pg_url, "ledger", workdir) as store:
+        url = store["url"]
         upgrade(url)
         settings = Settings(database_url=url, secrets_dir=workdir / f"secrets-{kind}",
                             jwt_secret=secrets.token_urlsafe(40))
@@ -210,7 +189,7 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str,
         ledger = TrialLedger(settings, engine)
         try:
             workload = Workload()
-            _log(f"{kind}: appending {args.events} events in batches of {args.batch}")
+            log_stamped(f"{kind}: appending {args.events} events in batches of {args.batch}")
             load_s = load(ledger, workload, args.events, args.batch)
             result = _measure(kind, args, engine, ledger, workload, settings, problems)
             result["load"] = {"seconds": round(load_s, 2),
@@ -228,7 +207,7 @@ def _measure(kind: str, args: argparse.Namespace, engine: sa.Engine, ledger: Any
     store = ledger.store
     runs: dict[str, list[float]] = {"peer": [], "same": [], "verify": []}
     for run in range(1, args.repeat + 1):
-        _log(f"{kind}: peer chain loops and verify_ledger ({run}/{args.repeat})")
+        log_stamped(f"{kind}: peer chain loops and verify_ledger ({run}/{args.repeat})")
         seconds, (peer_count, _) = timed(lambda: peer_chain(stored_states(engine)))
         runs["peer"].append(seconds)
         seconds, (same_count, _) = timed(lambda: peer_chain(same_fetch_states(store)))
@@ -243,7 +222,7 @@ def _measure(kind: str, args: argparse.Namespace, engine: sa.Engine, ledger: Any
     loop_s, _ = timed(lambda: peer_chain(iter(states)))
     states.clear()
     tree = MerkleStore(engine)
-    _log(f"{kind}: first Merkle sync")
+    log_stamped(f"{kind}: first Merkle sync")
     sync_s, size = timed(tree.sync)
     if size != n:
         problems.append(f"sync reached {size}, not {n}")
@@ -258,13 +237,13 @@ def _measure(kind: str, args: argparse.Namespace, engine: sa.Engine, ledger: Any
     grown_s, grown = timed(lambda: issue_checkpoint(engine, settings))
     if grown.tree_size != n + 100:
         problems.append(f"grown checkpoint has size {grown.tree_size}")
-    _log(f"{kind}: verify_against_checkpoint")
+    log_stamped(f"{kind}: verify_against_checkpoint")
     full_s, checked = timed(lambda: verify_against_checkpoint(
         store, checkpoint.as_dict(), public_key=configured_public_key(settings),
         expected_origin=settings.ledger_origin))
     if not checked.ok:
         problems.append(f"verify_against_checkpoint: {checked.problem}")
-    _log(f"{kind}: {args.proofs} inclusion and consistency proofs")
+    log_stamped(f"{kind}: {args.proofs} inclusion and consistency proofs")
     pick = random.Random(7)
     indexes = [pick.randrange(n) for _ in range(args.proofs)]
     inclusion_s, paths = timed(lambda: [tree.inclusion_proof(i, n) for i in indexes])
@@ -277,7 +256,7 @@ def _measure(kind: str, args: argparse.Namespace, engine: sa.Engine, ledger: Any
     if not all(proofs.verify_consistency(m, n, roots[m], rebuilt_root, p)
                for m, p in zip(firsts[:5], consistency[:5], strict=True)):
         problems.append("a consistency proof did not verify")
-    _log(f"{kind}: event_id look-ups")
+    log_stamped(f"{kind}: event_id look-ups")
     lookups = []
     for event_id in pick.sample(workload.event_ids[:n], args.lookups):
         seconds, found = timed(functools.partial(tree.find_event, event_id))
@@ -377,10 +356,6 @@ def print_table(kind: str, r: dict[str, Any]) -> None:
         print(f"  {name:<48} {value:>16}  {note}")
     for problem in r["problems"]:
         print(f"  PROBLEM: {problem}")
-
-
-def _log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

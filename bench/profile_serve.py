@@ -77,6 +77,7 @@ def _report(path: Path, events: int) -> None:
 
 def main(argv: list[str]) -> int:
     from bench import ingest, ingest_batch
+    from bench import server as bench_server
 
     out = Path(tempfile.mkdtemp(prefix="trial-ledger-profile-")) / "profile.txt"
     wrapper = out.with_name("trial-ledger")
@@ -84,12 +85,12 @@ def main(argv: list[str]) -> int:
         "#!/bin/sh\n"
         f'if [ "$1" = serve ]; then exec "{sys.executable}" -m bench.profile_serve --server '
         '"$@"; fi\n'
-        f'exec "{ingest._cli()}" "$@"\n')
+        f'exec "{bench_server.trial_ledger_command()}" "$@"\n')
     wrapper.chmod(0o755)
     os.environ["TRIAL_LEDGER_PROFILE_OUT"] = str(out)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path.cwd()),
                                                              os.environ.get("PYTHONPATH")]))
-    ingest._cli = lambda: str(wrapper)
+    bench_server.trial_ledger_command = lambda: str(wrapper)
     post_phase, floor = ingest._post_phase, ingest_batch.http_floor
 
     def profiled_phase(server: Any, *args: Any, **kwargs: Any) -> Any:

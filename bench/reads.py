@@ -8,9 +8,9 @@ events, each beside a bare indexed SELECT of the same rows measured in the same 
 
 For each store kind, in one run:
 
-1. A fresh store (bench.ingest's helper: a temp SQLite file, or `CREATE DATABASE
+1. A fresh store (bench/stores.py: a temp SQLite file, or `CREATE DATABASE
    bench_<random>_reads` on --pg-url, dropped at the end), migrated, and filled as
-   bench/timetravel.py fills one: each participant's history built on its `Participant`
+   bench/timetravel.py fills one (bench/histories.py): each participant's history built on its `Participant`
    aggregate (8 history shapes validated in full through `Participant.record`, every
    participant then built from its shape) and saved with `ledger.save` in interleaved
    rounds (~50 events per transaction, real recorder: chain rows and the event id index in
@@ -68,7 +68,6 @@ import os
 import platform
 import random
 import secrets
-import string
 import sys
 import tempfile
 import time
@@ -77,7 +76,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.ingest import fresh_store
+from bench.harness import DEFAULT_PG_URL, RunDeadline, log_stamped, rounded_rank_percentile
+from bench.histories import Workload, populate, validate_shapes
 from bench.read_peers import (
     FILTER_PAGE,
     before_audit,
@@ -89,29 +89,19 @@ from bench.read_peers import (
     peer_index_row,
     peer_summaries,
 )
-from bench.timetravel import Deadline, Workload, populate, validate_shapes
+from bench.stores import fresh_store, open_ledger, require_loopback
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WARMUP = 10
 
 
 def _log(message: str) -> None:
-    print(f"[reads {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _percentile(values: Sequence[float], pct: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+    log_stamped(message, "reads")
 
 
 def latency(samples_s: Sequence[float]) -> dict[str, Any]:
     ms = [s * 1000 for s in samples_s]
-    return {"n": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95),
-            "max_ms": max(ms) if ms else None}
+    return {"n": len(ms), "p50_ms": rounded_rank_percentile(ms, 50),
+            "p95_ms": rounded_rank_percentile(ms, 95), "max_ms": max(ms) if ms else None}
 
 
 def timed(targets: Sequence[Any], call: Callable[[Any], None]) -> dict[str, Any]:
@@ -130,22 +120,12 @@ class Bench:
     """One filled store, the app over it and tokens for its two accounts."""
 
     def __init__(self, url: str, workdir: Path) -> None:
-        from infra.db import create_engine
-        from infra.migrate import upgrade
-        from infra.settings import Settings
-        from services.application import TrialLedger
-
-        upgrade(url)
-        alphabet = string.ascii_letters + string.digits
-        self.settings = Settings(database_url=url, secrets_dir=workdir / "secrets",
-                                 jwt_secret="".join(secrets.choice(alphabet) for _ in range(48)))
-        self.engine = create_engine(self.settings.database, pool_size=self.settings.pool_size)
-        self.ledger = TrialLedger(self.settings, self.engine)
+        self.opened = open_ledger(url, secrets_dir=workdir / "secrets")
+        self.settings, self.engine = self.opened.settings, self.opened.engine
+        self.ledger = self.opened.ledger
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.ledger.close()
-        self.engine.dispose()
+        self.opened.close()
 
     def accounts(self) -> None:
         from domain.account import Account
@@ -214,8 +194,8 @@ def bench_store(kind: str, args: argparse.Namespace, workload: Workload, workdir
         try:
             _log(f"{kind}: populating {args.participants} x {args.events_per} events")
             result["population"] = populate(
-                _Opened(bench), workload, args.participants, False,
-                Deadline(args.timeout), kind)
+                bench.opened, workload, args.participants, False,
+                RunDeadline(args.timeout), kind)
             bench.accounts()
             started = time.perf_counter()
             Projector(bench.ledger, bench.engine).catch_up(limit=5000)
@@ -330,13 +310,6 @@ def _found(leaf: Any) -> None:
     assert leaf is not None
 
 
-class _Opened:
-    """What bench.timetravel.populate needs of an opened store."""
-
-    def __init__(self, bench: Bench) -> None:
-        self.ledger, self.engine = bench.ledger, bench.engine
-
-
 # -- output ---------------------------------------------------------------------------------
 
 
@@ -395,12 +368,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from sqlalchemy.engine import make_url
-
     args = _parse_args(argv)
     kinds = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
-    if "postgresql" in kinds and (make_url(args.pg_url).host or "127.0.0.1") not in LOOPBACK_HOSTS:
-        raise SystemExit("--pg-url must name a server on 127.0.0.1")
+    if "postgresql" in kinds:
+        require_loopback(args.pg_url)
     started = time.perf_counter()
     doc: dict[str, Any] = {
         "benchmark": "reads", "argv": sys.argv[1:] if argv is None else list(argv),
@@ -411,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     shapes = min(8, args.participants)
     _log(f"validating {shapes} history shapes of {args.events_per} events")
     doc["validation"] = validate_shapes(shapes, args.events_per, args.seed, 1,
-                                        Deadline(args.timeout))
+                                        RunDeadline(args.timeout))
     workload = Workload.build(args.participants, args.events_per, args.seed, shapes, 50)
     status = 0
     with tempfile.TemporaryDirectory(prefix="bench-reads-") as tmp:

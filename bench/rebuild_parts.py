@@ -9,11 +9,12 @@ run.
 
 The target for `projections.state.rebuild` is 0.7 of the raw read + decode rate of the same
 log. This benchmark says which parts of the rebuild keep it from that, and what the rebuild
-cannot go below. Per store kind, a fresh store (bench.timetravel's `fresh_store`: a temp
+cannot go below. Per store kind, a fresh store (bench/stores.py's `fresh_store_url`: a temp
 SQLite file, or a temp PostgreSQL database dropped at the end) is populated with
-bench.timetravel's workload (histories of `Participant` aggregates saved in interleaved
-rounds), then each variant below alternates with the peer (`bench.timetravel.raw_decode`:
-`LedgerStore.iter_stored` + `mapper.to_domain_event`) --repeat times. The variants switch
+bench.timetravel's workload (bench/histories.py: histories of `Participant` aggregates saved
+in interleaved rounds), then each variant below alternates with the peer
+(`bench.timetravel_rebuild.raw_decode`: `LedgerStore.iter_stored` + `mapper.to_domain_event`)
+--repeat times. The variants switch
 parts off cumulatively, by replacing module attributes of `projections.runner` in this process
 only, restored after each variant:
 
@@ -51,7 +52,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import timetravel as tt
+from bench.harness import DEFAULT_PG_URL, BenchTimeout, RunDeadline, log_stamped
+from bench.histories import Workload, populate
+from bench.stores import Opened, fresh_store_url, open_ledger
+from bench.timetravel_rebuild import raw_decode, timed_rebuild
 
 SEED, SHAPES, CHUNK = 1, 8, 50
 """bench.timetravel's defaults: the same histories and save rounds."""
@@ -95,7 +99,7 @@ def _timed(count_events: Callable[[], int]) -> dict[str, Any]:
             "cpu_s": time.process_time() - cpu0}
 
 
-def decode_fold(opened: tt.Opened, deadline: tt.Deadline) -> dict[str, Any]:
+def decode_fold(opened: Opened, deadline: RunDeadline) -> dict[str, Any]:
     """Variant 5: every event decoded and folded onto its stream's state, nothing derived."""
     from infra.ledger.store import LedgerStore
 
@@ -114,7 +118,7 @@ def decode_fold(opened: tt.Opened, deadline: tt.Deadline) -> dict[str, Any]:
     return _timed(run)
 
 
-def paged_fold(opened: tt.Opened, deadline: tt.Deadline, audit: bool) -> dict[str, Any]:
+def paged_fold(opened: Opened, deadline: RunDeadline, audit: bool) -> dict[str, Any]:
     """Variants 5b and 6: the projector's joined pages (driver tuples), decode, fold, and with
     `audit` the audit row of every event (kept per page, as a batch keeps them)."""
     from eventsourcing.persistence import StoredEvent
@@ -162,7 +166,7 @@ VARIANTS: list[tuple[str, str]] = [
 ]
 
 
-def run_variant(key: str, opened: tt.Opened, deadline: tt.Deadline, events: int
+def run_variant(key: str, opened: Opened, deadline: RunDeadline, events: int
                 ) -> dict[str, Any]:
     if key == "decode_fold":
         return decode_fold(opened, deadline)
@@ -170,7 +174,7 @@ def run_variant(key: str, opened: tt.Opened, deadline: tt.Deadline, events: int
         return paged_fold(opened, deadline, audit=key.endswith("audit"))
     level = [k for k, _ in VARIANTS].index(key)
     with patched(_patches(level)):
-        result = tt.timed_rebuild(opened, deadline, events)
+        result = timed_rebuild(opened, deadline, events)
     result["ok"] = result["events"] == events and result["audit_feed_rows"] == (
         0 if key == "no_writes" else events)
     return result
@@ -181,25 +185,24 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
     return values[(len(values) - 1) // 2]
 
 
-def bench_store(kind: str, args: argparse.Namespace, workload: tt.Workload,
-                deadline: tt.Deadline, workdir: Path) -> dict[str, Any]:
+def bench_store(kind: str, args: argparse.Namespace, workload: Workload,
+                deadline: RunDeadline, workdir: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"store": kind, "variants": {}}
-    with tt.fresh_store(kind, args.pg_url, "parts", workdir) as url:
-        opened = tt.open_ledger(url)
+    with fresh_store_url(kind, args.pg_url, "parts", workdir) as url:
+        opened = open_ledger(url)
         try:
-            result["population"] = tt.populate(opened, workload, workload.participants,
+            result["population"] = populate(opened, workload, workload.participants,
                                                False, deadline, f"{kind} store")
-            events = tt.raw_decode(opened, deadline)["events"]  # untimed: warms caches
+            events = raw_decode(opened, deadline)["events"]  # untimed: warms caches
             result["events"] = events
             for key, _label in VARIANTS:
                 peers, runs = [], []
                 for run in range(args.repeat):
-                    print(f"[{time.strftime('%H:%M:%S')}] {kind}: {key} ({run + 1}/"
-                          f"{args.repeat})", file=sys.stderr, flush=True)
+                    log_stamped(f"{kind}: {key} ({run + 1}/{args.repeat})")
                     for step in ("variant", "peer") if run % 2 else ("peer", "variant"):
                         gc.collect()
                         if step == "peer":
-                            peers.append(tt.raw_decode(opened, deadline))
+                            peers.append(raw_decode(opened, deadline))
                         else:
                             runs.append(run_variant(key, opened, deadline, events))
                 out = {"runs": runs, "peers": peers,
@@ -253,7 +256,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--participants", type=int, default=100)
     parser.add_argument("--events-per", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--pg-url", default=tt.DEFAULT_PG_URL)
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--json-file", type=Path)
     args = parser.parse_args(argv)
@@ -265,7 +268,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     kinds = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
-    deadline = tt.Deadline(args.timeout)
+    deadline = RunDeadline(args.timeout)
     started = time.perf_counter()
     doc: dict[str, Any] = {
         "benchmark": "rebuild_parts",
@@ -275,13 +278,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "loadavg": os.getloadavg()},
         "stores": []}
     status = 0
-    workload = tt.Workload.build(args.participants, args.events_per, SEED,
+    workload = Workload.build(args.participants, args.events_per, SEED,
                                  min(SHAPES, args.participants), CHUNK)
     with tempfile.TemporaryDirectory(prefix="bench-rebuild-parts-") as tmp:
         for kind in kinds:
             try:
                 doc["stores"].append(bench_store(kind, args, workload, deadline, Path(tmp)))
-            except tt.BenchTimeout as error:
+            except BenchTimeout as error:
                 doc["stores"].append({"store": kind, "error": str(error)})
                 status = 1
                 break
