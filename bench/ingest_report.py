@@ -13,7 +13,7 @@ from bench.harness import fmt
 from bench.ingest_batch import batch_order, max_in_flight
 
 if TYPE_CHECKING:
-    from bench.ingest import Workload
+    from bench.ingest_workload import Workload
 
 TARGET_PEER_RATIO = {"postgresql": 6.0, "sqlite": 1.5}
 TARGET_CPU_MS = 1.0

@@ -32,7 +32,7 @@ from bench.stores import fresh_store
 from bench.workers import Sample, run_workers
 
 if TYPE_CHECKING:
-    from bench.ingest import Workload
+    from bench.ingest_workload import Workload
 
 
 class PeerEvent(CanMutateAggregate[str], CanCreateTimestamp, metaclass=MetaDomainEvent):
