@@ -55,6 +55,8 @@ class Audit:
     stamp: datetime
     reason: str | None
     source_id: str | None
+    stamp_text: str = ""
+    """The DateTimeStamp as the file wrote it when it is in UTC (`Z`), else converted."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,8 @@ def _read_audit(audit: etree._Element, where: str) -> Audit:
     return Audit(str(user.get("UserOID", "")) if user is not None else "",
                  str(location.get("LocationOID")) if location is not None else None,
                  stamp, audit.findtext(q("ReasonForChange")),
-                 audit.findtext(q("SourceID")))
+                 audit.findtext(q("SourceID")),
+                 text if text.endswith("Z") else stamp.isoformat().replace("+00:00", "Z"))
 
 
 @dataclass
@@ -174,7 +177,7 @@ def _subject_events(subject: str, changes: list[Change], site: str | None,
         username, role = mapping.user(audit.user, where)
         provenance = {**origin, "user": username, "role": role,
                       "site": mapping.site(audit.location) if audit.location else site,
-                      "recorded_at": audit.stamp.isoformat().replace("+00:00", "Z"),
+                      "recorded_at": audit.stamp_text,
                       "reason": audit.reason,
                       "source_id": ",".join(c.audit.source_id for c in found
                                             if c.audit.source_id) or None,

@@ -127,7 +127,7 @@ def test_each_event_keeps_the_other_systems_audit_record(
             assert provenance["user"] == event.actor
             assert provenance["role"] == event.role
             assert provenance["site"] == event.site_id
-            assert provenance["recorded_at"].replace("+00:00", "Z") == chain.recorded_at
+            assert provenance["recorded_at"] == chain.recorded_at
             assert provenance["reason"] == event.reason
             assert provenance["source_id"].split(",")[0].isdigit()
             assert provenance["file_sha256"] == result.file_sha256
