@@ -131,6 +131,11 @@ def stream_changes(before: Any, event: Any) -> list[Change]:
     if name == "ExportProduced":
         return [_change(f"export.{event.export_format}.{f['name']}", None,
                         f"sha256 {f['sha256']} ({f['size']} bytes)") for f in event.files]
+    if name == "EventsVerified":
+        return [_change(f"sdv.{item['event_id']}", None, f"verified (entry sha256 "
+                        f"{item['entry_sha256']})") for item in event.entries]
+    if name == "VerificationWithdrawn":
+        return [_change(f"sdv.{event.withdraws}", "verified", f"withdrawn ({event.because})")]
     if before is None or not hasattr(before, "failed_logins"):
         return []
     if name == "RoleGranted":

@@ -31,6 +31,14 @@ CORRECTION_DATE_TOLERANCE_DAYS: Final = 1
 """A correction dated today or the day before (a site behind UTC) is read as made today."""
 IMAGING_INTERVAL_DAYS: Final = 42
 IMAGING_WINDOW_DAYS: Final = 7
+CAMRELIZUMAB_WINDOW_DAYS: Final = 3
+"""An infusion counts for its 21-day cycle within 3 days either side of the cycle's day."""
+FOLLOW_UP_INTERVAL_DAYS: Final = 84
+"""After progression or the end of treatment, a survival contact every 12 weeks: often
+enough to date deaths for OS (expected median well over a year) without visits a participant
+no longer treated must travel for; contacts may be by telephone."""
+FOLLOW_UP_WINDOW_DAYS: Final = 14
+"""A survival contact counts within two weeks either side of its day."""
 
 # Response criteria
 Criterion = Literal["RECIST 1.1", "mRECIST"]
@@ -67,9 +75,10 @@ MAX_NE_BETWEEN_CONFIRMATION: Final = 1
 
 # Endpoints
 DAYS_PER_MONTH: Final = 30.4375
-MISSED_GAP_DAYS: Final = 98
-"""FDA 2018: PD or death more than two missed 6-weekly reads (+14 days window) after the
-last adequate read is censored at that read."""
+MISSED_ASSESSMENTS: Final = 2
+"""FDA 2018: PD or death after this many missed scheduled reads is censored at the last
+adequate read; the gap in days is derived from the imaging schedule
+(domain.schedule.MISSED_GAP_DAYS), so it follows the schedule if the schedule changes."""
 LANDMARK_MONTHS: Final = (6, 12)
 CONFIDENCE_LEVEL: Final = 0.95
 KM_CI_TRANSFORM_DEFAULT: Final = "log-log"
@@ -83,3 +92,34 @@ RCCEP_TERM: Final = "Skin and subcutaneous tissue disorders - Other, specify: RC
 # Eligibility
 MIN_AGE_YEARS: Final = 18
 """Adults only: enrollment year minus birth year must be at least 18."""
+
+# Source-data verification (risk-based monitoring plan, domain/sdv_plan.py)
+SDV_FULL_TYPES: Final = ("ParticipantEnrolled", "TumorAssessed", "ParticipantDied",
+                         "ParticipantWithdrew")
+"""Verified against source at 100%: eligibility and consent (the enrolment), every tumour
+assessment (the primary endpoint ORR and PFS are read from them), death (OS, PFS) and
+withdrawal of consent (censoring)."""
+SDV_SERIOUS_AE_GRADE: Final = SAFETY_SEVERE_GRADE
+"""Every event of an adverse event that is serious, or of CTCAE grade 3 or more at any point,
+is verified at 100%: the safety analysis and expedited reporting rest on them."""
+SDV_SAMPLING_PERCENT: Final = 20
+"""Every other entry (doses, TACE sessions, mild AEs, follow-up contacts, other therapy) is
+verified in a 20% sample: a site's transcription error rate shows in a sample, and a site
+with findings gets more by the monitor's choice (a monitor may verify any entry)."""
+
+# Edit checks (soft: they open a query for a person to look at, never refuse an entry)
+MAX_PLAUSIBLE_TARGET_DIAMETER_MM: Final = 200
+"""A single target lesion above 20 cm is rare enough in this population that the value is
+queried against the source (a slipped digit, cm entered as mm); the hard limit stays 500 mm."""
+TARGET_JUMP_RATIO: Final = 2
+TARGET_JUMP_MIN_MM: Final = 20
+"""A lesion whose diameter doubles or halves against the previous scan of the same lesion (by
+at least 20 mm) between two 6-weekly reads is more often a mislabelled lesion or a typo than
+biology; it is queried, never refused (TACE can shrink a lesion fast)."""
+AFP_PLAUSIBLE_MAX_NG_ML: Final = 1_000_000
+"""Serum AFP above 1,000,000 ng/mL is queried against the laboratory report (units, digits)."""
+SEVERE_AE_SERIOUS_GRADE: Final = 4
+"""CTCAE grade 4 (life-threatening) and 5 (death) adverse events meet the ICH E2A seriousness
+criteria: one recorded as not serious is queried."""
+PARTICIPANT_ID_PATTERN: Final = r"^HCC-(\d{2})-\d{3}$"
+"""Participant ids are HCC-<site number>-<sequence>; site S<nn> enrols HCC-<nn>-...."""

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     """Failed sign-ins one typed username may take per window before 429."""
     unknown_username_events_per_window: int = Field(default=60, ge=1)
     """Unknown-username failures recorded per window; the rest are counted in the next one."""
+    record_access_refusals: bool = False
+    """Record a refused POST on a participant the caller may not see (another site's, or an
+    unknown id) as `AccessRefused` in `security:access`, for the audit-trail review. Off: every
+    refused request appends nothing, and refusals are only `access_refused` log lines."""
     _read_only: bool = PrivateAttr(default=False)
 
     @field_validator("jwt_secret")

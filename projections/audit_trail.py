@@ -13,7 +13,7 @@ the previous chain row's hash), read in the same select as the candidate itself
 
 The filters choose candidates by indexed columns: the participant by the chain's stream (or
 the read model's, where a chain row is missing), the recorded-time range by the chain's
-recorded times, the user, site and event type by the read model's columns. Every entry is
+recorded times, the user, role, site and event type by the read model's columns. Every entry is
 then filtered again on the values shown (`matches`), so a read-model row edited into a
 filter's range never shows there; one edited out of it is missed by that filter, and named by
 `trial-ledger verify --read-models`.
@@ -54,19 +54,21 @@ class AuditFilters:
     event_type: str | None = None
     recorded_from: str | None = None
     recorded_to: str | None = None
+    role: str | None = None
 
     @classmethod
     def of(cls, *, participant_id: str | None = None, user: str | None = None,
            readable: tuple[str, ...] | None = None, site_id: str | None = None,
            event_type: str | None = None, recorded_from: str | None = None,
-           recorded_to: str | None = None, as_of: str | None = None) -> AuditFilters:
+           recorded_to: str | None = None, as_of: str | None = None,
+           role: str | None = None) -> AuditFilters:
         """The filters of a request: a `site_id` the caller may not read gives no sites at
         all, which answers exactly as a readable site with no entries does."""
         sites = readable
         if site_id is not None:
             sites = (site_id,) if readable is None or site_id in readable else ()
         upper = min((t for t in (recorded_to, as_of) if t is not None), default=None)
-        return cls(participant_id, user, sites, event_type, recorded_from, upper)
+        return cls(participant_id, user, sites, event_type, recorded_from, upper, role)
 
 
 def matches(entry: dict[str, Any], filters: AuditFilters) -> bool:
@@ -75,6 +77,7 @@ def matches(entry: dict[str, Any], filters: AuditFilters) -> bool:
     f = filters
     return ((f.participant_id is None or entry["participant_id"] == f.participant_id)
             and (f.user is None or entry["recorded_by"] == f.user)
+            and (f.role is None or entry["role"] == f.role)
             and (f.event_type is None or entry["type"] == f.event_type)
             and (f.sites is None or entry["site_id"] in f.sites)
             and (f.recorded_from is None or recorded >= f.recorded_from)

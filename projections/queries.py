@@ -185,6 +185,9 @@ def _projected(conn: Connection, generation: int, after: int, last: int, batch: 
     if filters.user is not None:
         where.append("\n  AND f.recorded_by = %(user)s")
         params["user"] = filters.user
+    if filters.role is not None:
+        where.append("\n  AND f.role = %(role)s")
+        params["role"] = filters.role
     if filters.event_type is not None:
         where.append("\n  AND f.type = %(event_type)s")
         params["event_type"] = filters.event_type

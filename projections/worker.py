@@ -55,6 +55,15 @@ class BackgroundWorker:
             target=follow, name="projection-worker", daemon=True,
             args=(Projector(self.ledger, self.engine), self.stop_event),
             kwargs={"interval": interval, "batch": batch})]
+        from services.monitoring.runner import ReactionRunner
+        from services.monitoring.runner import follow as react
+
+        # Edit checks and the other reactions (services/monitoring/policies.py) follow the log
+        # beside the projector: what they record is in the ledger, never a read model.
+        self.threads.append(threading.Thread(
+            target=react, name="reactions-worker", daemon=True,
+            args=(ReactionRunner(self.ledger, self.engine), self.stop_event),
+            kwargs={"interval": interval}))
         if checkpoint_every > 0:
             self.threads.append(threading.Thread(
                 target=checkpoint_periodically, name="checkpoint-worker", daemon=True,

@@ -18,7 +18,8 @@ Scope = Literal["own", "all"]
 Action = Literal[
     "write_clinical", "read_clinical", "sign_casebook", "lock_data", "read_study",
     "read_audit", "verify_ledger", "manage_accounts", "own_account", "transfer_participant",
-    "export_data",
+    "export_data", "verify_source", "review_audit",
+    "raise_query", "answer_query",
 ]
 
 ACCESS: dict[Action, dict[str, Scope]] = {
@@ -38,6 +39,10 @@ ACCESS: dict[Action, dict[str, Scope]] = {
     "verify_ledger": {"auditor": "all", "data_manager": "all"},
     "export_data": {"monitor": "own", "data_manager": "all", "auditor": "all"},
     "manage_accounts": {"admin": "all"},
+    "verify_source": {"monitor": "own"},
+    "review_audit": {"monitor": "own", "data_manager": "all", "auditor": "all"},
+    "raise_query": {"monitor": "own", "data_manager": "all"},
+    "answer_query": {"site_coordinator": "own", "investigator": "own", "data_manager": "all"},
     "own_account": {role: "all" for role in ROLES},
 }
 PUBLIC: Final = "public"
@@ -56,6 +61,7 @@ class Endpoint:
 
 P = "/api/v1/participants/{participant_id}"
 A = "/api/v1/accounts/{username}"
+Q = "/api/v1/queries/{query_id}"
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/health", PUBLIC),
     Endpoint("GET", "/openapi.json", PUBLIC),
@@ -101,6 +107,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/v1/exports/adam", "export_data"),
     Endpoint("GET", "/api/v1/exports", "export_data"),
     Endpoint("GET", "/api/v1/exports/{export_id}", "export_data"),
+    Endpoint("POST", f"{P}/sdv", "verify_source", site_bound=True),
+    Endpoint("GET", f"{P}/sdv", "read_clinical", site_bound=True),
+    Endpoint("GET", "/api/v1/sdv", "read_clinical"),
+    Endpoint("GET", "/api/v1/audit-review", "read_audit"),
+    Endpoint("POST", "/api/v1/audit-reviews", "review_audit"),
+    Endpoint("GET", "/api/v1/audit-reviews", "read_audit"),
+    Endpoint("GET", f"{P}/schedule", "read_clinical", site_bound=True),
+    Endpoint("GET", "/api/v1/schedule/missing-data", "read_clinical"),
+    Endpoint("POST", "/api/v1/queries", "raise_query", site_bound=True),
+    Endpoint("GET", "/api/v1/queries", "read_clinical"),
+    Endpoint("GET", "/api/v1/queries/summary", "read_clinical"),
+    Endpoint("GET", Q, "read_clinical", site_bound=True),
+    *(Endpoint("POST", f"{Q}/{verb}", "raise_query", site_bound=True)
+      for verb in ("issue", "close", "reopen", "cancel")),
+    Endpoint("POST", f"{Q}/answer", "answer_query", site_bound=True),
 )
 ROUTE_ACTIONS = {(e.method, e.path): e.action for e in ENDPOINTS}
 

@@ -410,13 +410,17 @@ def project(
 
     from infra.ledger.checkpoints import checkpoint_periodically
     from projections.runner import Projector
+    from services.monitoring.runner import ReactionRunner
+    from services.monitoring.runner import follow as react
 
     settings = Settings()
     _refuse_exposed_secrets(settings)
     _migrate(settings)
     ledger = _ledger(settings)
     projector = Projector(ledger, ledger.store.engine)
+    reactions = ReactionRunner(ledger, ledger.store.engine)  # edit checks: system queries
     if once:
+        reactions.catch_up()  # first, so what the reactions record is projected too
         err.print(f"applied {projector.catch_up(limit=batch)} events")
         return
     stopping = threading.Event()
@@ -424,6 +428,8 @@ def project(
     if checkpoint_every > 0:
         threading.Thread(target=checkpoint_periodically, daemon=True,
                          args=(ledger.store.engine, settings, stopping, checkpoint_every)).start()
+    threading.Thread(target=react, daemon=True, args=(reactions, stopping),
+                     kwargs={"interval": interval}).start()
     err.print("projecting; Ctrl-C to stop")
     try:
         while not stopping.is_set():

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from domain.protocol import DAYS_PER_MONTH, MISSED_GAP_DAYS
+from domain.protocol import DAYS_PER_MONTH
+from domain.schedule import MISSED_GAP_DAYS
 
 NO_ADEQUATE_ASSESSMENT = "no adequate post-baseline assessment"
 NEW_ANTICANCER_THERAPY = "new anticancer therapy before progression"

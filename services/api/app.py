@@ -22,12 +22,16 @@ from services.api.routes import (
     accounts,
     analysis,
     audit,
+    audit_review,
     auth,
     batch,
     curves,
     exports,
     ledger,
     participants,
+    queries,
+    schedule,
+    sdv,
     signatures,
     study,
 )
@@ -61,7 +65,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     # Routers are matched in this order on every request: the busiest first.
     for module in (participants, batch, auth, accounts, signatures, study, audit, ledger,
-                   analysis, curves, exports):
+                   analysis, curves, exports, sdv, audit_review, schedule, queries):
         app.include_router(module.router, dependencies=[KnownQueryOnly])
     install_docs(app)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request, params
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,7 +21,9 @@ from domain.errors import (
 )
 from domain.events import CATALOGUE
 from infra.logging import get_logger
+from infra.security.throttle import EventBudget
 from services.access import AccessDenied
+from services.access_refusals import NotVisible, note_refusal
 from services.api.deps import dependants
 from services.authentication import AuthenticationFailed
 
@@ -154,6 +158,18 @@ def install_error_handlers(app: FastAPI) -> None:
         assert body is not None
         return ProblemResponse(body, status_code=body["status"])
 
+    @app.exception_handler(NotVisible)
+    async def _not_visible(request: Request, exc: NotVisible) -> JSONResponse:
+        """The same 404 as an unknown participant; the attempt is noted for the review."""
+        await run_in_threadpool(note_refusal, request.app.state.ledger, _refusal_budget(request),
+                                exc, method=request.method, path=request.url.path,
+                                request_id=getattr(request.state, "request_id", None),
+                                now=time.time(),
+                                record=request.app.state.settings.record_access_refusals)
+        body = problem_of(exc)
+        assert body is not None
+        return ProblemResponse(body, status_code=body["status"])
+
     @app.exception_handler(UnknownAccount)
     async def _unknown_account(_: Request, exc: UnknownAccount) -> JSONResponse:
         return problem(404, "Unknown account", exc.message)
@@ -172,6 +188,15 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
         return problem(500, "Internal error",
                        "the server failed to handle this request; the error was logged")
+
+
+def _refusal_budget(request: Request) -> EventBudget:
+    """This process's budget of recorded access refusals (services/access_refusals.py)."""
+    state = request.app.state
+    budget: EventBudget | None = getattr(state, "access_refusal_budget", None)
+    if budget is None:
+        budget = state.access_refusal_budget = EventBudget()
+    return budget
 
 
 _TITLES = {401: "Not authenticated", 403: "Forbidden", 404: "Not found",

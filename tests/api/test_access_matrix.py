@@ -71,6 +71,7 @@ class Walk:
 
 P = "/api/v1/participants/{participant_id}"
 A = "/api/v1/accounts/{username}"
+Q = "/api/v1/queries/{query_id}"
 Builder = Callable[[Walk, str], Call]
 
 
@@ -177,7 +178,50 @@ BUILDERS: dict[tuple[str, str], Builder] = {
         "POST", "/api/v1/exports/adam", params={"cutoff": "2026-06-30"}),
     ("GET", "/api/v1/exports"): lambda w, p: Call("GET", "/api/v1/exports"),
     ("GET", "/api/v1/exports/{export_id}"): lambda w, p: _after_an_export(w),
+    ("GET", "/api/v1/audit-review"): lambda w, p: Call("GET", "/api/v1/audit-review"),
+    ("POST", "/api/v1/audit-reviews"): lambda w, p: _a_review(w),
+    ("GET", "/api/v1/audit-reviews"): lambda w, p: Call("GET", "/api/v1/audit-reviews"),
+    ("POST", f"{P}/sdv"): lambda w, p: Call("POST", f"/api/v1/participants/{p}/sdv", {
+        "event_ids": [w.enrollments[next(s for s, pid in PARTICIPANTS.items() if pid == p)]]}),
+    ("GET", f"{P}/sdv"): lambda w, p: Call("GET", f"/api/v1/participants/{p}/sdv"),
+    ("GET", "/api/v1/sdv"): lambda w, p: Call("GET", "/api/v1/sdv"),
+    ("GET", f"{P}/schedule"): lambda w, p: Call("GET", f"/api/v1/participants/{p}/schedule"),
+    ("GET", "/api/v1/schedule/missing-data"): lambda w, p: Call(
+        "GET", "/api/v1/schedule/missing-data"),
+    ("POST", "/api/v1/queries"): lambda w, p: Call("POST", "/api/v1/queries", {
+        "participant_id": p, "event_id": w.enrollments[_site_of(p)], "text": "matrix"}),
+    ("GET", "/api/v1/queries"): lambda w, p: Call("GET", "/api/v1/queries"),
+    ("GET", "/api/v1/queries/summary"): lambda w, p: Call("GET", "/api/v1/queries/summary"),
+    ("GET", Q): lambda w, p: Call("GET", f"/api/v1/queries/{_query(w, p)}"),
+    ("POST", f"{Q}/issue"): lambda w, p: Call(
+        "POST", f"/api/v1/queries/{_query(w, p, candidate=True)}/issue"),
+    ("POST", f"{Q}/answer"): lambda w, p: Call(
+        "POST", f"/api/v1/queries/{_query(w, p)}/answer", {"text": "matrix"}),
+    ("POST", f"{Q}/close"): lambda w, p: Call("POST", f"/api/v1/queries/{_query(w, p)}/close"),
+    ("POST", f"{Q}/reopen"): lambda w, p: Call(
+        "POST", f"/api/v1/queries/{_query(w, p, answered=True)}/reopen", {"text": "matrix"}),
+    ("POST", f"{Q}/cancel"): lambda w, p: Call("POST",
+                                               f"/api/v1/queries/{_query(w, p)}/cancel"),
 }
+
+
+def _site_of(participant_id: str) -> str:
+    return next(site for site, pid in PARTICIPANTS.items() if pid == participant_id)
+
+
+def _query(walk: Walk, participant_id: str, *, candidate: bool = False,
+           answered: bool = False) -> str:
+    """A fresh query on the participant's enrolment, opened (and answered) by a data manager."""
+    response = send(walk.api, "POST", "/api/v1/queries", "dm", {
+        "participant_id": participant_id, "event_id": walk.enrollments[_site_of(participant_id)],
+        "text": "matrix", "candidate": candidate})
+    assert response.status_code == 201, response.text
+    query_id: str = response.json()["query_id"]
+    if answered:
+        response = send(walk.api, "POST", f"/api/v1/queries/{query_id}/answer", "dm",
+                        {"text": "matrix"})
+        assert response.status_code == 200, response.text
+    return query_id
 
 
 def _after_an_export(walk: Walk) -> Call:
@@ -186,6 +230,16 @@ def _after_an_export(walk: Walk) -> Call:
                                     headers=walk.api.headers("dm"))
     assert response.status_code == 201, response.text
     return Call("GET", response.headers["location"])
+
+
+def _a_review(walk: Walk) -> Call:
+    """A signed review of site S01's report, which every role allowed to review reads alike."""
+    read = walk.api.get("/api/v1/audit-review", user="dm", site_id="S01")
+    assert read.status_code == 200, read.text
+    report = read.json()
+    return Call("POST", "/api/v1/audit-reviews", {
+        **report["window"], "site_id": "S01", "report_hash": report["report_hash"],
+        "conclusion": "matrix", "meaning": "I reviewed this audit trail", "password": PASSWORD})
 
 
 def _after_a_checkpoint(walk: Walk) -> Call:

@@ -46,15 +46,22 @@ def record_story(api: Api) -> dict[str, Any]:
     api.client.app.state.projector.catch_up()  # type: ignore[attr-defined]
     issued = api.client.post("/api/v1/ledger/checkpoints", headers=api.headers("dm"))
     assert issued.status_code == 201, issued.text
+    verified = api.client.post("/api/v1/participants/HCC-01-001/sdv", headers=api.headers(
+        "monitor1"), json={"event_ids": [dose["event_id"]]})  # withdrawn pending, once corrected
+    assert verified.status_code == 201, verified.text
     api.post("HCC-01-001", story.correction(dose["event_id"], "2026-01-13",
                                             story.camrelizumab("x")["data"],
                                             reason="wrong line"), user="dm")
     api.post("HCC-01-002", story.tace("2026-01-13"))
     exported = api.client.post("/api/v1/exports/odm", headers=api.headers("dm"))
     assert exported.status_code == 201, exported.text
+    query = api.client.post("/api/v1/queries", headers=api.headers("monitor1"), json={
+        "participant_id": "HCC-01-001", "event_id": dose["event_id"], "text": "20 mg?"})
+    assert query.status_code == 201, query.text
     return {"participant_id": "HCC-01-001", "username": "dm",
             "event_id": first["event_id"], "first": 1,
-            "export_id": exported.headers["x-export-id"]}
+            "export_id": exported.headers["x-export-id"],
+            "query_id": query.json()["query_id"]}
 
 
 def get_routes(api: Api) -> list[tuple[str, list[str]]]:

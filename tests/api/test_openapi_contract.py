@@ -147,7 +147,8 @@ def _reads(walk: Walk, ids: dict[str, str]) -> None:
     for template in ("/api/v1/participants/{participant_id}",
                      "/api/v1/participants/{participant_id}/events",
                      "/api/v1/participants/{participant_id}/signatures",
-                     "/api/v1/participants/{participant_id}/audit-report"):
+                     "/api/v1/participants/{participant_id}/audit-report",
+                     "/api/v1/participants/{participant_id}/schedule"):
         assert walk.call("GET", template, "monitor1", path=participant).status_code == 200
     reads: list[tuple[str, dict[str, Any]]] = [
         ("/api/v1/participants", {}), ("/api/v1/study", {}),
@@ -161,7 +162,8 @@ def _reads(walk: Walk, ids: dict[str, str]) -> None:
         ("/api/v1/endpoints/curves", {"criteria": "mRECIST", "cutoff": "interim"}),
         ("/api/v1/safety", {"cutoff": "2026-03-31"}),
         ("/api/v1/participants", {"as_of": "2001-01-01T00:00:00Z"}),
-        ("/api/v1/endpoints", {"criteria": "mRECIST", "as_of": "2001-01-01T00:00:00Z"})]
+        ("/api/v1/endpoints", {"criteria": "mRECIST", "as_of": "2001-01-01T00:00:00Z"}),
+        ("/api/v1/schedule/missing-data", {"on": "2026-04-20"})]
     for template, params in reads:
         answer = walk.call("GET", template, params=params)
         assert answer.status_code == 200, answer.text
@@ -183,6 +185,65 @@ def _exports(walk: Walk) -> None:
     walk.call("GET", "/api/v1/exports/{export_id}", "monitor1",
               path={"export_id": str(uuid.uuid4())})  # 404
     walk.call("POST", "/api/v1/exports/odm", "monitor1", params={"site_id": "S02"})  # 403
+
+
+def _audit_review(walk: Walk) -> None:
+    """The report, a signed review of it (as the data manager: the auditor's password changed
+    in _account_story), a stale one (409) and the list."""
+    report = walk.call("GET", "/api/v1/audit-review", "auditor", params={"site_id": "S01"})
+    assert report.status_code == 200, report.text
+    body = report.json()
+    review = {**body["window"], "site_id": "S01", "report_hash": body["report_hash"],
+              "findings": [{"finding_id": f["finding_id"], "note": "explained at the visit"}
+                           for f in body["findings"][:1]],
+              "conclusion": "nothing unexplained", "meaning": "I reviewed this audit trail",
+              "password": PASSWORD}
+    made = walk.call("POST", "/api/v1/audit-reviews", "dm", json=review)
+    assert made.status_code == 201, made.text
+    walk.call("POST", "/api/v1/audit-reviews", "dm", json={**review, "report_hash": "0" * 64})
+    listed = walk.call("GET", "/api/v1/audit-reviews", "auditor")
+    assert listed.status_code == 200, listed.text
+
+
+def _sdv(walk: Walk, ids: dict[str, str]) -> None:
+    sdv = "/api/v1/participants/{participant_id}/sdv"
+    marked = walk.call("POST", sdv, "monitor1", path={"participant_id": PID}, json={
+        "event_ids": [ids["TumorAssessed"]], "visit": "Week 6", "comment": "CT report"})
+    assert marked.status_code == 201, marked.text
+    walk.call("POST", sdv, "monitor1", path={"participant_id": PID},
+              json={"event_ids": [ids["TumorAssessed"]]})  # 409: verified already
+    walk.call("POST", sdv, "monitor1", path={"participant_id": MOVED},
+              json={"visit_on": "2026-01-10"})  # 404: moved to S02
+    status = walk.call("GET", sdv, "monitor1", path={"participant_id": PID})
+    assert status.status_code == 200, status.text
+    summary = walk.call("GET", "/api/v1/sdv", "dm", params={"site_id": "S01"})
+    assert summary.status_code == 200, summary.text
+
+
+def _query_story(walk: Walk, ids: dict[str, str]) -> None:
+    queries, one = "/api/v1/queries", "/api/v1/queries/{query_id}"
+    opened = walk.call("POST", queries, "monitor1", json={
+        "participant_id": PID, "event_id": ids["DoseAdministered"], "field": "dose_mg",
+        "text": "20 mg of camrelizumab?", "candidate": True})
+    assert opened.status_code == 201, opened.text
+    query = {"query_id": opened.json()["query_id"]}
+    for verb, user, body in (("issue", "monitor1", None), ("answer", "coord1", {"text": "a"}),
+                             ("reopen", "monitor1", {"text": "b"}),
+                             ("answer", "coord1", {"text": "c"}),
+                             ("close", "monitor1", {"text": "d"})):
+        answer = walk.call("POST", f"{one}/{verb}", user, path=query, json=body)
+        assert answer.status_code == 200, answer.text
+    walk.call("POST", f"{one}/cancel", "monitor1", path=query)  # 409: closed
+    walk.call("GET", one, "coord2", path=query)  # 404: another site's
+    second = walk.call("POST", queries, "dm", json={
+        "participant_id": PID, "event_id": ids["TACEPerformed"], "text": "which agent?"})
+    cancelled = walk.call("POST", f"{one}/cancel", "dm",
+                          path={"query_id": second.json()["query_id"]})
+    assert cancelled.status_code == 200, cancelled.text
+    assert walk.call("GET", queries, "monitor1", params={"state": "closed"}).status_code == 200
+    assert walk.call("GET", f"{queries}/summary", "monitor1").status_code == 200
+    assert walk.call("GET", one, "monitor1", path=query).status_code == 200
+    walk.call("GET", one, "monitor1", path=query, params={"as_of": "2001-01-01T00:00:00Z"})
 
 
 def _refusals(walk: Walk) -> None:
@@ -239,6 +300,9 @@ def test_a_generated_client_can_parse_every_answer_of_a_whole_trial_story(api: A
     _account_story(walk)
     _reads(walk, ids)
     _exports(walk)
+    _sdv(walk, ids)
+    _audit_review(walk)
+    _query_story(walk, ids)
     _refusals(walk)
     documented = {(method.upper(), path) for path, item in walk.document["paths"].items()
                   for method in item}

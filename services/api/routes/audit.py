@@ -11,11 +11,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Connection, Engine
 
+from domain.access_log import AccessLog
 from domain.account import Account
+from domain.audit_review import AuditReview
 from domain.errors import FieldProblem, InvalidEntry
 from domain.exports import ExportRecord
 from domain.ledger_event import LedgerEvent
 from domain.participant import Participant
+from domain.queries import Query as QueryRecord
+from domain.sdv import SourceVerification
 from domain.security_log import SecurityLog
 from domain.study import Study
 from infra.ledger.chain import format_recorded_at
@@ -35,12 +39,16 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 MAX_POSITION = 2**63 - 1  # the largest BIGINT: a larger cursor is refused before any query
 SITE_ID = r"^[A-Z0-9][A-Z0-9-]{0,15}$"
+ROLE = r"^(site_coordinator|investigator|monitor|data_manager|auditor|admin|system|none)$"
+"""A role an entry may be recorded in: an account's (domain/account.py ROLES), the ledger's own
+(`system`) or none (a sign-in by a username with no account)."""
 
 
 def _event_types() -> tuple[str, ...]:
     """Every event type the ledger records (an entry's `type`), sorted."""
     names = {value.__name__ for aggregate in (Participant, Account, Study, SecurityLog,
-                                                           ExportRecord)
+                                                           ExportRecord, SourceVerification,
+                                                           AccessLog, AuditReview, QueryRecord)
              for value in vars(aggregate).values()
              if isinstance(value, type) and issubclass(value, LedgerEvent)
              and value is not aggregate.Event}
@@ -61,6 +69,10 @@ def audit_trail(
     participant_id: Annotated[str | None, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")] = None,
     user: Annotated[str | None, Query(max_length=64,
                                       description="Entries recorded by this user.")] = None,
+    role: Annotated[str | None, Query(
+        pattern=ROLE, examples=["site_coordinator"],
+        description="Entries recorded in this role (the author's role when recording; "
+                    "`system`: the ledger's own, `none`: an attempt by no account).")] = None,
     site_id: Annotated[str | None, Query(
         pattern=SITE_ID, examples=["S01"],
         description="Entries of this site (the participant's site when the entry was "
@@ -89,13 +101,14 @@ def audit_trail(
         raise InvalidEntry("; ".join(f"{p.loc}: {p.msg}" for p in problems), problems)
     filters = AuditFilters.of(participant_id=participant_id, user=user, readable=sites,
                               site_id=site_id, event_type=event_type,
-                              recorded_from=recorded[0], recorded_to=recorded[1], as_of=as_of)
+                              recorded_from=recorded[0], recorded_to=recorded[1], as_of=as_of,
+                              role=role)
     engine = request.app.state.engine
     with reading(engine) as conn:  # one checkout for the page and the count
         page = audit_page(ledger, conn, after=after, limit=limit, filters=filters)
         enrolled = _enrolled(ledger, conn, engine, sites, as_of)
     filtered = any(value is not None for value in (
-        participant_id, user, site_id, event_type, recorded_from, recorded_to))
+        participant_id, user, site_id, event_type, recorded_from, recorded_to, role))
     nothing = "no audit entry " + ("matches these filters" if filtered else
                                    f"of {where(sites)} was recorded")
     # A page with entries covers something recorded by as_of: nothing to look up.

@@ -11,6 +11,7 @@ from domain.errors import RuleViolation, UnknownParticipant
 from domain.participant import NewEntry, Participant
 from infra.logging import get_logger
 from services.access import AccessDenied, Action, authorize
+from services.access_refusals import hidden
 from services.api.casebook_schemas import Casebook, StreamEvent
 from services.api.casebook_view import casebook
 from services.api.deps import ActorDep, AsOfDep, LedgerDep
@@ -55,7 +56,8 @@ def post_event(
         existing = authorized(actor, state.participant, None, "write_clinical",
                               enrolling=enrolling)
     elif state.participant is not None or not enrolling:
-        raise not_visible(participant_id, None, writing=True)
+        raise hidden(not_visible(participant_id, None, writing=True), actor, participant_id,
+                     None, "write_clinical")
     if existing is None:
         authorize(actor.role, actor.sites, "write_clinical", body.data.site_id)
     else:
@@ -111,7 +113,8 @@ def visible_participant(ledger: TrialLedger, actor: Actor, participant_id: str,
     except UnknownParticipant:
         if enrolling:
             return None
-        raise not_visible(participant_id, as_of, writing=writing) from None
+        raise hidden(not_visible(participant_id, as_of, writing=writing), actor, participant_id,
+                     None, action) from None
     return authorized(actor, participant, as_of, action, enrolling=enrolling)
 
 
@@ -126,7 +129,8 @@ def authorized(actor: Actor, participant: Participant, as_of: str | None, action
         if enrolling:
             raise RuleViolation("participant_id_taken", f"participant id {participant.id} is "
                                 "already in use: choose another id") from None
-        raise not_visible(participant.id, as_of, writing=writing) from None
+        raise hidden(not_visible(participant.id, as_of, writing=writing), actor,
+                     participant.id, participant.site_id, action) from None
     authorize(actor.role, actor.sites, action, participant.site_id)
     return participant
 
