@@ -4,7 +4,7 @@ and events are the report's), for the caller's sites only, as of a recorded time
 is refused by name and nothing is ever written.
 
 The small trial is tests/api/test_endpoints_api.py's (its module docstring has the hand
-count); the larger one is the synthetic trial of services/seed.py."""
+count); the larger one is the synthetic trial of services/seed/."""
 
 from __future__ import annotations
 

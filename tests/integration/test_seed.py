@@ -337,7 +337,7 @@ def test_every_read_meets_the_baseline_and_follow_up_rules() -> None:
 @pytest.mark.parametrize("seed", [2026, 1])
 def test_a_hundred_participants_resemble_the_published_results(seed: int) -> None:
     """The ranges of docs/validation.md section 3, under both criteria, wide enough for 100
-    participants around the published figures (services/seed.py cites them): ORR by mRECIST
+    participants around the published figures (services/seed/disease.py cites them): ORR by mRECIST
     49.9-58.8 % (Duan 2023, Ju 2022); by RECIST 1.1 34.3 % without TACE (RESCUE) to 43.6-47 %
     (EMERALD-1, LEAP-012); DCR 81.2-88.4 %; median PFS 9.9-15.7 months (CHANCE2201, LEAP-012
     14.6, EMERALD-1 15.0, Ju 15.7); median OS 22.1-24.5 months (Ju, CHANCE2201 22.6, Duan)."""
