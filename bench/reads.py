@@ -141,11 +141,12 @@ class Bench:
     def token(self, username: str) -> str:
         from datetime import timedelta
 
+        from infra.secrets import ensure_secrets
         from infra.security.tokens import issue_token
 
         account = self.ledger.account(username)
         assert account is not None
-        token, _ = issue_token(self.settings.token_secret(), username=username,
+        token, _ = issue_token(ensure_secrets(self.settings).token_secret, username=username,
                                role=account.account_role,
                                account_version=account.credentials_version,
                                ttl=timedelta(minutes=60))

@@ -1,18 +1,23 @@
-"""One settings object for the whole service (environment prefix TRIAL_LEDGER_)."""
+"""One settings object for the whole service (environment prefix TRIAL_LEDGER_).
+
+Settings are a plain value: building them reads the environment and nothing else. They name
+where the secrets live, but never read or create them; that is the explicit step in
+`infra.secrets`, which the server and the commands that need the secrets take once. A process
+builds its settings once (`get_settings`); tests pass their own to what they build.
+"""
 
 from __future__ import annotations
 
-import secrets
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.db import DatabaseURL
-from infra.secret_files import check_secret_file, read_or_create_secret
 
 JWT_SECRET_FILE = "jwt.secret"
+SIGNING_KEY_FILE = "checkpoint-signing-key.pem"
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "changethis", "password"})
 
 
@@ -91,22 +96,16 @@ class Settings(BaseSettings):
         """Where migrations run: the owner's URL, else the service's own."""
         return self.migration_database_url or self.database_url
 
-    def token_secret(self) -> str:
-        """The JWT signing secret: from the setting, else generated once into a 0600 file
-        (refused if group or others can access it, or another user owns it)."""
-        if self.jwt_secret:
-            return self.jwt_secret
-        path = self.resolved_secrets_dir() / JWT_SECRET_FILE
-        return read_or_create_secret(
-            path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
+    def jwt_secret_path(self) -> Path:
+        """Where a generated JWT secret is kept (used only when jwt_secret is not set)."""
+        return self.resolved_secrets_dir() / JWT_SECRET_FILE
 
-    def check_secret_files(self) -> None:
-        """Refuse (InsecureSecretFile) an existing secret file others could read or replace."""
-        from infra.ledger.checkpoints import signing_key_path
+    def signing_key_path(self) -> Path:
+        """The checkpoint key: the configured file, else the one generated into secrets_dir."""
+        return self.signing_key_file or self.resolved_secrets_dir() / SIGNING_KEY_FILE
 
-        paths = [signing_key_path(self)]
-        if not self.jwt_secret:
-            paths.append(self.resolved_secrets_dir() / JWT_SECRET_FILE)
-        for path in paths:
-            if path.exists():
-                check_secret_file(path)
+
+@cache
+def get_settings() -> Settings:
+    """This process's settings, read from the environment once (the CLI and the server)."""
+    return Settings()

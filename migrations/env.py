@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 from infra.db import create_engine
-from infra.settings import Settings
+from infra.settings import get_settings
 
 config = context.config
 
@@ -18,7 +18,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    url = config.attributes.get("database_url") or Settings().migration_url()
+    url = config.attributes.get("database_url") or get_settings().migration_url()
     from infra.db import DatabaseURL
 
     engine = create_engine(DatabaseURL.parse(url))

@@ -21,9 +21,9 @@ def runtime_role() -> str:
     """The role named by the caller (`upgrade(..., runtime_role=)`) or by the settings."""
     name = context.config.attributes.get("runtime_role")
     if name is None:
-        from infra.settings import Settings
+        from infra.settings import get_settings
 
-        name = Settings().runtime_role
+        name = get_settings().runtime_role
     if not ROLE_NAME.match(name):
         raise ValueError(f"runtime role {name!r} is not a plain lower-case SQL identifier")
     return str(name)

@@ -1,9 +1,10 @@
-"""Account commands shared by the CLI and the API: each one event in the account's stream."""
+"""Account commands that check more than the account itself (a new account's fields, a new
+password against the rules and the history), shared by the CLI and the API. The commands
+that only change the account are named methods of the application (services/records.py)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 
 from domain.account import (
@@ -12,7 +13,6 @@ from domain.account import (
     SITE_BOUND_ROLES,
     USERNAME_PATTERN,
     Account,
-    account_stream_id,
 )
 from domain.errors import FieldProblem, InvalidEntry, UnknownAccount
 from domain.ledger_event import Author
@@ -57,24 +57,6 @@ def add_user(ledger: TrialLedger, *, username: str, role: str, sites: list[str],
     return account
 
 
-def change_account(ledger: TrialLedger, username: str, change: Callable[[Account], None]
-                   ) -> Account:
-    """Apply one command to an existing account (404 if there is none), retrying on races."""
-    def decide(account: Account | None) -> Account:
-        if not isinstance(account, Account):
-            raise UnknownAccount(f"there is no account {username!r}")
-        change(account)
-        return account
-    return ledger.update_stream(account_stream_id(username), decide)
-
-
-def set_role(ledger: TrialLedger, username: str, role: str | None, by: Author, reason: str
-             ) -> Account:
-    """Grant `role` (replacing the current one), or revoke the role when `role` is None."""
-    return change_account(ledger, username, lambda account: (
-        account.revoke_role(by, reason) if role is None else account.grant_role(role, by, reason)))
-
-
 def new_password_hash(account: Account, password: str) -> str:
     """Part 11 §11.300 rules, history included: 422 naming every rule the password breaks."""
     problems = password_problems(account.username, password)
@@ -95,8 +77,8 @@ def change_own_password(ledger: TrialLedger, username: str, current_password: st
     account = authenticate(ledger, username, current_password, purpose="password change",
                            request_id=request_id, policy=policy, now=now)
     password_hash = new_password_hash(account, new_password)
-    return change_account(ledger, username, lambda current: current.change_password(
-        password_hash, current.as_author(request_id), "password changed by its holder"))
+    return ledger.change_password(username, password_hash, account.as_author(request_id),
+                                  "password changed by its holder")
 
 
 def reset_password(ledger: TrialLedger, username: str, new_password: str, by: Author,
@@ -108,5 +90,4 @@ def reset_password(ledger: TrialLedger, username: str, new_password: str, by: Au
     account.check_not_own(by, "reset your own password (change it with your current one "
                               "at POST /api/v1/accounts/me/password)")
     password_hash = new_password_hash(account, new_password)
-    return change_account(ledger, username,
-                          lambda current: current.change_password(password_hash, by, reason))
+    return ledger.change_password(username, password_hash, by, reason)

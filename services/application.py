@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-import threading
-import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -39,11 +35,10 @@ from infra.ledger.store import ChainRow, IdempotencyRecord, LedgerStore
 from infra.settings import Settings
 from services.decisions import DecisionCache, DecisionState
 from services.participant_snapshots import Loaded, ParticipantSnapshots, fold_events
-from services.records import RecordKeeping
+from services.records import RecordedEvent, RecordKeeping, write_attempts
 
 PARTICIPANT_TOPIC_PREFIX = "domain.participant:"
 ACCOUNT_TOPIC_PREFIX = "domain.account:"
-MAX_CONFLICT_RETRIES = 50
 
 
 @dataclass(frozen=True)
@@ -95,22 +90,6 @@ class Submission:
 
 
 @dataclass(frozen=True)
-class RecordedEvent:
-    event_id: str
-    participant_id: str
-    type: str
-    version: int
-    position: int
-    occurred_on: str
-    recorded_at: str
-    recorded_by: str
-    hash: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
 class BatchItem:
     """One event of a batch: its participant, its validated submission and its own key."""
 
@@ -151,12 +130,6 @@ class TrialLedger(RecordKeeping):
         self.participant_snapshots = ParticipantSnapshots(engine, settings, self.mapper)
         self.decisions = DecisionCache(engine, self.mapper)
         self.committer = GroupCommitter(partial(insert_group, self.recorder))
-        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-        self._locks_guard = threading.Lock()
-
-    def _stream_lock(self, stream_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks[stream_id]
 
     def close(self) -> None:
         self.decisions.close()
@@ -189,8 +162,8 @@ class TrialLedger(RecordKeeping):
         if idempotency_key is not None:
             claim = IdempotencyClaim(actor.username, idempotency_key,
                                      submission.fingerprint(participant_id))
-        with self._stream_lock(participant_id):
-            for attempt in range(MAX_CONFLICT_RETRIES):
+        with self._stream_mutex(participant_id):
+            for _ in write_attempts(f"participant {participant_id}"):
                 state = state or self.decisions.state(participant_id)
                 try:
                     participant = self._decide(state, submission, actor,
@@ -210,18 +183,14 @@ class TrialLedger(RecordKeeping):
                 self.committer.submit(pending)
                 if pending.chain:
                     self.decisions.put(participant)
-                    return self._recorded(participant, pending.chain[-1]), True
+                    return RecordedEvent.of(participant, pending.chain[-1]), True
                 if pending.conflict == "claimed":
                     assert claim is not None
                     return self._replayed(claim, participant_id, pending.claimed), False
                 state = None
                 if pending.conflict == "stream" and submission.expected_version is not None:
                     self._check_expected_version(participant_id, submission)
-                time.sleep(random.uniform(0, 0.002 * attempt))
-        raise RuleViolation(
-            "write_contention",
-            f"participant {participant_id} is being changed by many writers at once; try again",
-        )
+        raise AssertionError("write_attempts raises when it runs out")
 
     def record_participant_events(
         self,
@@ -266,7 +235,7 @@ class TrialLedger(RecordKeeping):
         for index, pending, participant in decided:
             if pending.chain:
                 self.decisions.put(participant)
-                outcomes[index] = BatchOutcome(self._recorded(participant, pending.chain[-1]),
+                outcomes[index] = BatchOutcome(RecordedEvent.of(participant, pending.chain[-1]),
                                                appended=True)
             elif pending.conflict == "claimed" and pending.claim is not None:
                 try:
@@ -371,22 +340,7 @@ class TrialLedger(RecordKeeping):
         chain = self.store.chain_for_event(record.stream_id, record.version)
         assert chain is not None
         participant = self.repository.get(record.stream_id, version=record.version)
-        return self._recorded(participant, chain)
-
-    @staticmethod
-    def _recorded(participant: Participant, chain: ChainRow) -> RecordedEvent:
-        entry = next(e for e in participant.entries.values() if e.version == chain.version)
-        return RecordedEvent(
-            event_id=entry.event_id,
-            participant_id=participant.id,
-            type=entry.type,
-            version=chain.version,
-            position=chain.position,
-            occurred_on=entry.occurred_on.isoformat(),
-            recorded_at=chain.recorded_at,
-            recorded_by=entry.actor,
-            hash=chain.event_hash.hex(),
-        )
+        return RecordedEvent.of(participant, chain)
 
     def create_account(self, account: Account) -> int:
         try:
@@ -479,6 +433,11 @@ class TrialLedger(RecordKeeping):
         events = cast("list[Participant.Event]", list(
             self.repository.event_store.get(participant.id, lte=participant.version)))
         return [(event, chain[event.originator_version]) for event in events]
+
+    def signatures_of(self, participant_id: str, *, as_of: str | None = None
+                      ) -> list[dict[str, Any]]:
+        """Every signature of the participant, valid or invalidated, as known at `as_of`."""
+        return self.signature_views(self.participant(participant_id, as_of=as_of))
 
     def participant_ids(self, *, as_of: str | None = None) -> list[tuple[str, int]]:
         return self.store.streams(PARTICIPANT_TOPIC_PREFIX, as_of=as_of)

@@ -65,11 +65,11 @@ class SignInPolicy:
     unknown_limit: Limit = Limit(60, 300)
 
     @classmethod
-    def from_settings(cls, settings: Settings, unknown_budget: EventBudget | None = None
-                      ) -> SignInPolicy:
+    def from_settings(cls, settings: Settings, token_secret: str,
+                      unknown_budget: EventBudget | None = None) -> SignInPolicy:
         return cls(
             lockout=LockoutPolicy(settings.lockout_minutes, settings.lockout_max_minutes),
-            name_key=name_key(settings.token_secret()),
+            name_key=name_key(token_secret),
             password_max_age_days=settings.password_max_age_days,
             unknown_budget=unknown_budget,
             unknown_limit=Limit(settings.unknown_username_events_per_window,

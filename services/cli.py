@@ -1,11 +1,17 @@
-"""The `trial-ledger` command line."""
+"""The `trial-ledger` command line.
+
+Each command reads its settings once (`get_settings`). A command that writes migrates the store
+(`_migrate`); one that signs or records participants also takes the secrets step
+(`_writing`: `ensure_secrets`). A read-only command (`_reading`) opens the store as it is: it
+neither migrates it nor creates a secret, and an unmigrated store is refused (exit 3).
+"""
 
 from __future__ import annotations
 
 import getpass
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -14,7 +20,8 @@ from domain.errors import DomainError
 from infra.db import create_engine
 from infra.logging import configure_logging
 from infra.migrate import require_current_schema, upgrade_store
-from infra.settings import Settings
+from infra.secrets import check_secret_files, ensure_secrets
+from infra.settings import Settings, get_settings
 from services.cli_errors import EXIT_CODES_HELP, CliFailure, ExitCode, FailCleanly, using_store
 from services.cli_exports import export_app
 from services.cli_import import import_app
@@ -57,7 +64,7 @@ def _reading() -> Settings:
     """Settings for a read-only command, once the store is known to exist at the current
     schema: nothing is created or migrated (a missing SQLite file, an unreachable or
     unmigrated store is exit 3), and the store is opened read-only."""
-    settings = Settings().for_reading()
+    settings = get_settings().for_reading()
     using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
     engine = create_engine(settings.database)
     try:
@@ -69,7 +76,17 @@ def _reading() -> Settings:
 
 def _refuse_exposed_secrets(settings: Settings) -> None:
     """Exit 2 with one line naming the file and the fix if others could read a secret."""
-    settings.check_secret_files()  # InsecureSecretFile: one line and exit 2 (FailCleanly)
+    check_secret_files(settings)  # InsecureSecretFile: one line and exit 2 (FailCleanly)
+
+
+def _writing() -> Settings:
+    """Settings for a command that signs or records participants: an exposed secret is exit 2
+    before anything else, then the store is migrated and missing secrets are created."""
+    settings = get_settings()
+    _refuse_exposed_secrets(settings)
+    _migrate(settings)
+    ensure_secrets(settings)
+    return settings
 
 
 @db_app.command("upgrade")
@@ -77,7 +94,7 @@ def db_upgrade() -> None:
     """Apply every Alembic migration as the schema owner (TRIAL_LEDGER_MIGRATION_DATABASE_URL,
     else TRIAL_LEDGER_DATABASE_URL), granting the runtime role what the service needs; creates
     a SQLite store that does not exist yet."""
-    settings = Settings()
+    settings = get_settings()
     _migrate(settings)
     err.print(f"schema up to date on {settings.database.kind}")
 
@@ -98,7 +115,7 @@ def users_add(
     from services.accounts import add_user
     from services.application import Actor
 
-    settings = Settings()
+    settings = get_settings()
     _migrate(settings)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass()
     ledger = _ledger(settings)
@@ -116,16 +133,20 @@ Reason = Annotated[str, typer.Option(metavar="TEXT", help="Why (required; kept i
 Username = Annotated[str, typer.Argument(metavar="USERNAME")]
 
 
-def _change_account(name: str, change: Any) -> None:
-    """One account command as the operator at the console (e.g. unlock the last admin)."""
-    from domain.ledger_event import Author
-    from services.accounts import change_account
+AccountCommand = Literal["lock_account", "unlock_account", "deactivate_account", "grant_role"]
 
-    settings = Settings()
+
+def _account_command(name: str, command: AccountCommand, *args: str) -> None:
+    """One named account command of the application (`lock_account`, `grant_role`, ...) as
+    the operator at the console (e.g. unlock the last admin)."""
+    from domain.ledger_event import Author
+
+    settings = get_settings()
     _migrate(settings)
+    ledger = _ledger(settings)
+    by = Author(f"cli:{getpass.getuser()}", "system")
     try:
-        account = change_account(_ledger(settings), name,
-                                 lambda a: change(a, Author(f"cli:{getpass.getuser()}", "system")))
+        account = getattr(ledger, command)(name, *args[:-1], by, args[-1])
     except DomainError as error:
         err.print(f"[red]not changed:[/red] {error.message}", highlight=False)
         raise typer.Exit(ExitCode.CONFIGURATION) from None
@@ -136,19 +157,19 @@ def _change_account(name: str, change: Any) -> None:
 @users_app.command("lock")
 def users_lock(name: Username, reason: Reason) -> None:
     """Lock an account: it cannot sign in and its tokens stop working."""
-    _change_account(name, lambda a, by: a.lock(by, reason))
+    _account_command(name, "lock_account", reason)
 
 
 @users_app.command("unlock")
 def users_unlock(name: Username, reason: Reason) -> None:
     """Unlock an account (also after five failed sign-ins)."""
-    _change_account(name, lambda a, by: a.unlock(by, reason))
+    _account_command(name, "unlock_account", reason)
 
 
 @users_app.command("deactivate")
 def users_deactivate(name: Username, reason: Reason) -> None:
     """Close an account for good; the username is never reused."""
-    _change_account(name, lambda a, by: a.deactivate(by, reason))
+    _account_command(name, "deactivate_account", reason)
 
 
 @users_app.command("grant")
@@ -156,7 +177,7 @@ def users_grant(name: Username,
                 role: Annotated[str, typer.Option(metavar="ROLE", help="The new role.")],
                 reason: Reason) -> None:
     """Grant a role, replacing the account's current one."""
-    _change_account(name, lambda a, by: a.grant_role(role, by, reason))
+    _account_command(name, "grant_role", role, reason)
 
 
 @users_app.command("list")
@@ -198,11 +219,10 @@ def _check_signing_key(settings: Settings, engine: Any) -> None:
     from infra.ledger.checkpoints import (
         KEY_FILE_NAME,
         configured_public_key,
-        signing_key_path,
         stored_checkpoint_count,
     )
 
-    path = signing_key_path(settings)
+    path = settings.signing_key_path()
     if settings.signing_key_file is not None and not path.exists():
         raise CliFailure(ExitCode.CONFIGURATION,
                          f"TRIAL_LEDGER_SIGNING_KEY_FILE {path} does not exist; fix: point it at "
@@ -288,10 +308,9 @@ def serve(
 
     from services.api.app import create_app
 
-    settings = Settings()
-    configure_logging(settings.log_level)  # this process' own lines (the worker's) as JSON
-    _refuse_exposed_secrets(settings)
-    _migrate(settings)
+    # this process' own lines (the worker's) as JSON
+    configure_logging(get_settings().log_level)
+    settings = _writing()
     if demo:
         from services.demo import ensure_demo
 
@@ -376,8 +395,7 @@ def seed_command(
     from services.demo import print_demo_accounts, seeding_progress
     from services.seed import StoreNotEmpty, seed_trial
 
-    settings = Settings()
-    _migrate(settings)
+    settings = _writing()
     ledger = _ledger(settings)
     err.print(f"seeding {participants} synthetic participants (seed {seed})...")
     try:
@@ -413,9 +431,7 @@ def project(
     from services.monitoring.runner import ReactionRunner
     from services.monitoring.runner import follow as react
 
-    settings = Settings()
-    _refuse_exposed_secrets(settings)
-    _migrate(settings)
+    settings = _writing()
     ledger = _ledger(settings)
     projector = Projector(ledger, ledger.store.engine)
     reactions = ReactionRunner(ledger, ledger.store.engine)  # edit checks: system queries
@@ -447,8 +463,7 @@ def rebuild() -> None:
     from projections.state import rebuild as rebuild_projections
     from projections.state import state_hashes
 
-    settings = Settings()
-    _migrate(settings)
+    settings = _writing()
     ledger = _ledger(settings)
     engine = ledger.store.engine
     total = ledger.store.count()

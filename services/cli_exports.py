@@ -21,7 +21,8 @@ from domain.ledger_event import Author
 from infra.db import create_engine
 from infra.logging import configure_logging
 from infra.migrate import require_current_schema
-from infra.settings import Settings
+from infra.secrets import ensure_secrets
+from infra.settings import get_settings
 from services.cli_errors import CliFailure, ExitCode, using_store
 from services.exports.scope import ExportScope
 
@@ -44,16 +45,18 @@ CutoffOption = Annotated[str, typer.Option(metavar="DATE|NAME",
 @contextmanager
 def opened_store() -> Iterator[Any]:
     """The ledger of an existing store at the current schema, opened for writing (an export
-    records an event, an import records many); nothing is created or migrated. Log lines
-    go to stderr as JSON: stdout is the command's receipt."""
+    records an event, an import records many); the store is neither created nor migrated,
+    and the secrets its snapshots are keyed with are created if missing. Log lines go to
+    stderr as JSON: stdout is the command's receipt."""
     from services.application import TrialLedger
 
-    settings = Settings()
+    settings = get_settings()
     configure_logging(settings.log_level)
     using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
     engine = create_engine(settings.database)
     try:
         require_current_schema(engine)
+        ensure_secrets(settings)
         ledger = TrialLedger(settings, engine)
         try:
             yield ledger
@@ -208,7 +211,7 @@ def export_verify(file: Annotated[Path, typer.Argument(metavar="FILE", exists=Tr
     from services.application import TrialLedger
     from services.exports.record import file_digest, find_by_sha256
 
-    settings = Settings().for_reading()
+    settings = get_settings().for_reading()
     configure_logging(settings.log_level)
     using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
     engine = create_engine(settings.database)

@@ -37,8 +37,9 @@ from domain.participant import Participant
 from domain.participant_outcome import participant_outcome
 from infra.ledger.store import ChainRow
 from infra.logging import get_logger
-from infra.secret_files import InsecureSecretFile, read_secret_file
-from infra.settings import JWT_SECRET_FILE, Settings
+from infra.secret_files import InsecureSecretFile
+from infra.secrets import read_token_secret
+from infra.settings import Settings
 from infra.snapshot_store import AGGREGATE, OUTCOME, SnapshotRow, SnapshotStore
 from services.casebook_outcomes import (
     OUTCOME_INPUT_TYPES,
@@ -71,15 +72,11 @@ def fold_events(aggregate: Any, events: Any) -> Any:
 
 def snapshot_key(settings: Settings) -> bytes | None:
     """The snapshots' MAC key, derived from the token secret (as the sign-in name digests
-    are). A service that writes creates that secret if it has none yet, as its first sign-in
-    would; a read-only command never does, and without one reads no snapshot (None)."""
-    secret = settings.jwt_secret
+    are). The server and the commands that write create that secret at start
+    (`infra.secrets.ensure_secrets`); here it is only read, and without one no snapshot is
+    read (None)."""
     try:
-        if not secret and not settings.database.read_only:
-            secret = settings.token_secret()
-        elif not secret:
-            path = settings.resolved_secrets_dir() / JWT_SECRET_FILE
-            secret = read_secret_file(path).decode().strip() if path.exists() else None
+        secret = read_token_secret(settings)
     except (OSError, InsecureSecretFile):  # the service itself refuses to start on these
         return None
     if not secret:

@@ -144,3 +144,15 @@ def settings(store_url: str, service_url: str, tmp_path: Path):  # type: ignore[
     return Settings(database_url=service_url, migration_database_url=store_url,
                     runtime_role=RUNTIME_ROLE, jwt_secret=secrets.token_urlsafe(40),
                     secrets_dir=tmp_path / "secrets", max_body_bytes=64 * 1024)
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_settings() -> Iterator[None]:
+    """Each test starts as a new process would: the settings a command or the app factory
+    reads from the environment (`get_settings`) are read again, after the test's own
+    environment is in place."""
+    from infra.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -29,10 +29,13 @@ from infra.ledger.merkle_store import ChainForkError, MerkleStore
 from infra.ledger.store import LedgerStore
 from infra.logging import get_logger
 from infra.secret_files import InsecureSecretFile, read_or_create_secret, read_secret_file
-from infra.settings import Settings
+from infra.settings import SIGNING_KEY_FILE
 from infra.tables import RecordedAt, ledger_chain, stored_events
 
-KEY_FILE_NAME = "checkpoint-signing-key.pem"
+if TYPE_CHECKING:
+    from infra.settings import Settings
+
+KEY_FILE_NAME = SIGNING_KEY_FILE
 log = get_logger("trial_ledger.checkpoints")
 RECOMPUTE_BATCH = 5000
 
@@ -59,13 +62,9 @@ class SigningKeyError(RuntimeError):
 # -- the key --------------------------------------------------------------------------------
 
 
-def signing_key_path(settings: Settings) -> Path:
-    return settings.signing_key_file or settings.resolved_secrets_dir() / KEY_FILE_NAME
-
-
 def signing_key(settings: Settings) -> Ed25519PrivateKey:
     """The checkpoint key: the configured file, else one generated on first use (0600)."""
-    path = signing_key_path(settings)
+    path = settings.signing_key_path()
     try:
         if settings.signing_key_file is None:
             with _key_guard:  # another process may generate too: the first to link wins
@@ -84,7 +83,7 @@ def signing_key(settings: Settings) -> Ed25519PrivateKey:
 
 def configured_public_key(settings: Settings) -> bytes | None:
     """The raw public key of the configured key, without generating one."""
-    path = signing_key_path(settings)
+    path = settings.signing_key_path()
     if not path.exists():
         return None
     return fmt.public_key_raw(signing_key(settings))

@@ -11,7 +11,8 @@ from fastapi import FastAPI
 
 from infra.db import create_engine
 from infra.logging import configure_logging
-from infra.settings import Settings
+from infra.secrets import ensure_secrets
+from infra.settings import Settings, get_settings
 from projections.runner import Projector
 from services.api.deps import KnownQueryOnly, SettingsDep
 from services.api.docs_pages import install_docs
@@ -44,7 +45,10 @@ errors are `application/problem+json`."""
 
 
 def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
-    settings = settings or Settings()
+    """The app over `settings` (default: this process's); its secrets are created here if
+    there are none yet (`ensure_secrets`), once, before any request is served."""
+    settings = settings or get_settings()
+    secrets = ensure_secrets(settings)
     if configure_logs:
         configure_logging(settings.log_level)
 
@@ -57,6 +61,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app = FastAPI(title="trial-ledger", version="1.0", description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.secrets = secrets
     app.state.engine = create_engine(settings.database, pool_size=settings.pool_size)
     app.state.ledger = TrialLedger(settings, app.state.engine)
     app.state.projector = Projector(app.state.ledger, app.state.engine)

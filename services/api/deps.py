@@ -22,6 +22,7 @@ from domain.account import Account, account_stream_id
 from domain.errors import FieldProblem, InvalidEntry
 from domain.ledger_event import Author
 from infra.ledger.chain import format_recorded_at
+from infra.secrets import Secrets
 from infra.security.tokens import InvalidToken, TokenClaims, read_token
 from infra.settings import Settings
 from services.access import authorize_route
@@ -39,6 +40,12 @@ async def get_ledger(request: Request) -> TrialLedger:
 async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def token_secret(request: Request) -> str:
+    """The app's token signing secret (loaded once when the app was made)."""
+    secrets: Secrets = request.app.state.secrets
+    return secrets.token_secret
 
 
 LedgerDep = Annotated[TrialLedger, Depends(get_ledger)]
@@ -111,7 +118,7 @@ def current_actor(
         raise HTTPException(401, "sign in first: send 'Authorization: Bearer <token>' "
                                  "with a token from POST /api/v1/auth/token", headers=BEARER)
     try:
-        claims = read_token(settings.token_secret(), token)
+        claims = read_token(token_secret(request), token)
     except InvalidToken as error:
         raise HTTPException(401, str(error), headers=BEARER) from None
     standing = standings(request).current(ledger, request.app.state.engine, claims.username)

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from infra.logging import get_logger
 from infra.security.throttle import Attempt, EventBudget, Limit, Throttle, Throttled
 from infra.settings import Settings
+from services.api.deps import token_secret
 from services.api.errors import problem
 from services.authentication import SignInPolicy, name_key, username_digest
 
@@ -37,7 +38,7 @@ class SignInGuard:
               ) -> Attempt:
         """Count the attempt, or raise Throttled naming `address:` or `username:`."""
         window = settings.sign_in_window_seconds
-        typed = username_digest(name_key(settings.token_secret()), username.strip().lower())
+        typed = username_digest(name_key(token_secret(request)), username.strip().lower())
         limits = {
             f"address:{client_address(request)}": Limit(settings.sign_in_attempts_per_address,
                                                         window),
@@ -55,8 +56,8 @@ class SignInGuard:
         """A right password: the attempt does not count against anyone."""
         self.throttle.forgive(attempt)
 
-    def policy(self, settings: Settings) -> SignInPolicy:
-        return SignInPolicy.from_settings(settings, self.unknown_budget)
+    def policy(self, settings: Settings, token_secret: str) -> SignInPolicy:
+        return SignInPolicy.from_settings(settings, token_secret, self.unknown_budget)
 
 
 def sign_in_guard(request: Request) -> SignInGuard:
@@ -71,7 +72,7 @@ def sign_in_guard(request: Request) -> SignInGuard:
 def sign_in_policy(request: Request) -> SignInPolicy:
     """The password-check policy from the app's settings, for routes that check a password."""
     settings: Settings = request.app.state.settings
-    return sign_in_guard(request).policy(settings)
+    return sign_in_guard(request).policy(settings, token_secret(request))
 
 
 def clock(request: Request) -> datetime:

@@ -182,6 +182,41 @@ def test_an_unmigrated_postgresql_database_is_exit_3_and_not_migrated(
     assert run(clean_env(database_url=url), "verify", cwd=tmp_path).returncode == 0
 
 
+def _read_only_everything(tmp_path: Path) -> list[list[str]]:
+    handed_over = tmp_path / "handed-over.csv"
+    handed_over.write_text("id\n1\n")
+    return [*READ_ONLY, ["export", "verify", str(handed_over)]]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_read_only_commands_leave_an_unmigrated_store_and_the_secrets_alone(
+        kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Every read-only command opens the store as it is: no table, no migration, no secret."""
+    if kind == "sqlite":
+        empty = tmp_path / "empty.db"
+        sqlite3.connect(empty).close()
+        url = f"sqlite:///{empty}"
+    else:
+        server = request.getfixturevalue("postgres_server_url")
+        url = _with(server, database=request.getfixturevalue("empty_database"))
+    secrets_dir = tmp_path / "secrets"
+    env = clean_env(database_url=url, secrets_dir=str(secrets_dir))
+    for command in _read_only_everything(tmp_path):
+        result = run(env, *command, cwd=tmp_path)
+        assert result.returncode == STORE_UNAVAILABLE, (command, result.stderr)
+        assert "never migrated" in one_line(result) and "trial-ledger db upgrade" in result.stderr
+    if kind == "sqlite":
+        with sqlite3.connect(tmp_path / "empty.db") as conn:
+            assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+    else:
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM information_schema.tables WHERE "
+                                "table_schema = 'public'").fetchone() == (0,)
+    assert not secrets_dir.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["handed-over.csv", *(["empty.db"] if kind == "sqlite" else [])])
+
+
 # -- the signing key: missing or exposed is configuration, never tampering -------------------
 
 

@@ -74,8 +74,7 @@ def test_endpoints_name_every_interval_method_and_match_the_json(
     from services.seed import seed_trial
 
     seed_trial(ledger, participants=10, seed=7)
-    ledger.update_study(DM, lambda s: s.declare_cutoff("final", date(2027, 6, 30), DM,
-                                                       "SAP section 9.1: final analysis"))
+    ledger.declare_cutoff("final", date(2027, 6, 30), DM, "SAP section 9.1: final analysis")
     shown = run(env, "endpoints", "--criteria", "mRECIST", "--cutoff", "final")
     assert shown.returncode == 0, shown.stderr
     body = run(env, "endpoints", "--criteria", "mRECIST", "--cutoff", "final", "--json")
@@ -122,10 +121,8 @@ def test_study_cutoffs_lists_each_declaration_with_who_when_and_why(
         ledger: TrialLedger, env: dict[str, str]) -> None:
     none_yet = run(env, "study", "cutoffs")
     assert none_yet.returncode == 0 and "no cutoff declared yet" in none_yet.stderr
-    ledger.update_study(DM, lambda s: s.declare_cutoff("interim-1", date(2026, 6, 30), DM,
-                                                       "DSMB interim review"))
-    ledger.update_study(DM, lambda s: s.declare_cutoff("primary-analysis", date(2026, 12, 31),
-                                                       DM, "SAP section 9.1"))
+    ledger.declare_cutoff("interim-1", date(2026, 6, 30), DM, "DSMB interim review")
+    ledger.declare_cutoff("primary-analysis", date(2026, 12, 31), DM, "SAP section 9.1")
     shown = run(env, "study", "cutoffs")
     assert shown.returncode == 0, shown.stderr
     table = rows(shown.stdout)

@@ -45,7 +45,8 @@ class Api:
             account = app.state.ledger.account(username)  # type: ignore[attr-defined]
             settings = app.state.settings  # type: ignore[attr-defined]
             self._tokens[username], _ = issue_token(
-                settings.token_secret(), username=username, role=account.account_role,
+                app.state.secrets.token_secret,  # type: ignore[attr-defined]
+                username=username, role=account.account_role,
                 account_version=account.credentials_version,
                 ttl=timedelta(minutes=settings.token_ttl_minutes))
         return self._tokens[username]

@@ -217,7 +217,8 @@ def test_tokens_expire_and_their_lifetime_is_a_setting(api: Api) -> None:
     assert api.login("coord1").json()["expires_in"] == 15 * 60
     app.state.settings = settings.model_copy(update={"token_ttl_minutes": 5})  # type: ignore
     assert api.login("coord1").json()["expires_in"] == 5 * 60
-    token, _ = issue_token(settings.token_secret(), username="coord1", role="site_coordinator",
+    secret = app.state.secrets.token_secret  # type: ignore[attr-defined]
+    token, _ = issue_token(secret, username="coord1", role="site_coordinator",
                            account_version=1, ttl=timedelta(minutes=15),
                            now=datetime.now(UTC) - timedelta(minutes=16))
     expired = api.client.get("/api/v1/participants", headers={"Authorization": f"Bearer {token}"})

@@ -60,7 +60,7 @@ def test_an_as_of_before_year_1000_is_not_read_as_the_present(api: Api) -> None:
 
 
 def _signed(api: Api, **claims: Any) -> str:
-    secret = api.client.app.state.settings.token_secret()  # type: ignore[attr-defined]
+    secret = api.client.app.state.secrets.token_secret  # type: ignore[attr-defined]
     now = datetime.now(UTC)
     payload = {"iss": ISSUER, "sub": "dm", "role": "data_manager", "av": 1,
                "iat": int(now.timestamp()), "exp": int((now + timedelta(minutes=5)).timestamp()),
@@ -140,8 +140,7 @@ def app(settings: Any) -> Iterator[FastAPI]:
 def _bearer(app: FastAPI, username: str) -> dict[str, str]:
     """A fresh token for the account as it stands (a fuzzed call may have changed it)."""
     account = app.state.ledger.account(username)
-    settings_ = app.state.settings
-    token, _ = issue_token(settings_.token_secret(), username=username,
+    token, _ = issue_token(app.state.secrets.token_secret, username=username,
                            role=account.account_role or "none",
                            account_version=account.credentials_version,
                            ttl=timedelta(minutes=5))

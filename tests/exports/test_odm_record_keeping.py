@@ -13,7 +13,6 @@ from domain.events import CATALOGUE
 from domain.ledger_event import Author
 from domain.study import STUDY_STREAM_ID
 from infra.ledger.chain import parse_recorded_at
-from services.accounts import set_role
 from services.application import Actor, Submission, TrialLedger
 from services.exports.odm_admin import LEGAL_REASON, signature_def_oid
 from tests import story
@@ -90,10 +89,9 @@ def _story(ledger: TrialLedger) -> dict[str, str]:
     ids["moved"] = ledger.transfer_participant(PID, "S02", DATA_MANAGER, "moved: \"S02\" ✈️",
                                                date.today()).event_id
     ids["later"] = _post(ledger, story.follow_up(today), COORDINATOR_S02)
-    ledger.update_study(DATA_MANAGER, lambda study: study.declare_cutoff(
-        "primary-analysis", date(2026, 6, 30), DATA_MANAGER, CUTOFF_REASON))
-    ledger.update_study(DATA_MANAGER, lambda study: study.lock_database(DATA_MANAGER, "final"))
-    ledger.update_study(DATA_MANAGER, lambda study: study.unlock_database(DATA_MANAGER, "query"))
+    ledger.declare_cutoff("primary-analysis", date(2026, 6, 30), DATA_MANAGER, CUTOFF_REASON)
+    ledger.lock_database(DATA_MANAGER, "final")
+    ledger.unlock_database(DATA_MANAGER, "query")
     return ids
 
 
@@ -182,7 +180,7 @@ def test_the_study_record_is_reference_data(ledger: TrialLedger) -> None:
 def test_users_carry_the_role_they_had_at_the_exports_moment(ledger: TrialLedger) -> None:
     _story(ledger)
     moment = ledger.signatures_of(PID)[0]["signed_at"]
-    set_role(ledger, "inv.one", "monitor", ADMIN, "moved to monitoring")
+    ledger.grant_role("inv.one", "monitor", ADMIN, "moved to monitoring")
 
     def display(document: bytes) -> str:
         user = "o:AdminData/o:User[@OID='USR.inv.one']/o:DisplayName"

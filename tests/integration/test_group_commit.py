@@ -77,7 +77,7 @@ def test_a_write_decided_before_the_database_lock_never_lands_after_it(
         ledger: TrialLedger) -> None:
     _enroll(ledger, "HCC-01-001")
     seen = ledger.decision_state("HCC-01-001")  # decided while the database was open
-    ledger.update_study(DM, lambda study: study.lock_database(DM, "database lock for analysis"))
+    ledger.lock_database(DM, "database lock for analysis")
     count = ledger.store.count()
 
     with pytest.raises(RuleViolation) as refusal:

@@ -230,9 +230,11 @@ def test_a_snapshot_of_other_code_or_under_another_key_is_not_used(
 def test_a_service_without_a_secret_makes_one_and_a_reader_without_it_folds_the_log(
         settings: Settings, engine: sa.Engine, tmp_path: Any) -> None:
     from infra.db import create_engine
+    from infra.secrets import ensure_secrets
 
     writer_settings = settings.model_copy(update={"jwt_secret": None,
                                                   "secrets_dir": tmp_path / "secrets"})
+    ensure_secrets(writer_settings)  # what the service does at start
     writer = TrialLedger(writer_settings, engine)
     try:
         eventful(writer)

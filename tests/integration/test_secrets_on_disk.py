@@ -1,5 +1,6 @@
-"""Secrets and the SQLite store on disk: owner-only from creation, one key when two processes
-generate at once, refused when group or others could read them, never committed to git."""
+"""Secrets and the SQLite store on disk: created only by the explicit step (`ensure_secrets`),
+never by building settings; owner-only from creation, one key when two processes generate at
+once, refused when group or others could read them, never committed to git."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from infra.db import DatabaseURL, create_engine
 from infra.ledger import checkpoint_format as fmt
 from infra.ledger.checkpoints import KEY_FILE_NAME, SigningKeyError, signing_key
 from infra.secret_files import InsecureSecretFile, publish_secret_file, read_or_create_secret
-from infra.settings import Settings
+from infra.secrets import check_secret_files, ensure_secrets, read_token_secret
+from infra.settings import Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,14 +39,14 @@ def permissive_umask() -> Iterator[None]:
 
 
 def sqlite_settings(tmp_path: Path, **overrides: object) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", jwt_secret=None,
-                    **overrides)  # type: ignore[arg-type]
+    return Settings(**{"database_url": f"sqlite:///{tmp_path / 'ledger.db'}",
+                       "jwt_secret": None, **overrides})  # type: ignore[arg-type]
 
 
 def test_generated_secrets_are_owner_only_in_a_private_directory(
         tmp_path: Path, permissive_umask: None) -> None:
     settings = sqlite_settings(tmp_path)
-    secret = settings.token_secret()
+    secret = ensure_secrets(settings).token_secret
     key = signing_key(settings)
     directory = tmp_path / ".trial-ledger"
     assert settings.resolved_secrets_dir() == directory
@@ -52,7 +54,8 @@ def test_generated_secrets_are_owner_only_in_a_private_directory(
     assert mode(directory / "jwt.secret") == 0o600
     assert mode(directory / KEY_FILE_NAME) == 0o600
     assert sorted(p.name for p in directory.iterdir()) == [KEY_FILE_NAME, "jwt.secret"]
-    assert len(secret) >= 32 and settings.token_secret() == secret
+    assert len(secret) >= 32 and ensure_secrets(settings).token_secret == secret
+    assert read_token_secret(settings) == secret == (directory / "jwt.secret").read_text()
     assert fmt.public_key_raw(signing_key(settings)) == fmt.public_key_raw(key)
 
 
@@ -81,14 +84,16 @@ def test_the_secrets_directory_is_ignored_by_git() -> None:
 def test_a_jwt_secret_readable_by_others_is_refused_naming_the_fix(tmp_path: Path) -> None:
     settings = sqlite_settings(tmp_path)
     path = settings.resolved_secrets_dir() / "jwt.secret"
-    settings.token_secret()
+    ensure_secrets(settings)
     path.chmod(0o644)
     with pytest.raises(InsecureSecretFile, match=rf"{path}.*chmod 600 {path}"):
-        settings.token_secret()
+        ensure_secrets(settings)
     with pytest.raises(InsecureSecretFile):
-        settings.check_secret_files()
+        check_secret_files(settings)
+    with pytest.raises(InsecureSecretFile):
+        read_token_secret(settings)
     path.chmod(0o600)
-    settings.check_secret_files()
+    check_secret_files(settings)
 
 
 def test_a_signing_key_file_open_to_others_is_refused(tmp_path: Path) -> None:
@@ -142,11 +147,12 @@ GENERATE = """
 import sys, time
 from infra.ledger import checkpoint_format as fmt
 from infra.ledger.checkpoints import signing_key
+from infra.secrets import ensure_secrets
 from infra.settings import Settings
 settings = Settings(database_url="sqlite:///" + sys.argv[1] + "/ledger.db", jwt_secret=None)
 while time.time() < float(sys.argv[2]):
     pass
-secret = settings.token_secret()
+secret = ensure_secrets(settings).token_secret
 print(secret, fmt.public_key_raw(signing_key(settings)).hex())
 """
 
@@ -167,3 +173,57 @@ def test_processes_generating_at_once_end_with_one_shared_secret_and_key(
     assert fmt.public_key_raw(fmt.load_private_key(directory / KEY_FILE_NAME)).hex() == (
         public_key)
     assert sorted(p.name for p in directory.iterdir()) == [KEY_FILE_NAME, "jwt.secret"]
+
+
+# -- settings are a value; the secrets step is explicit ---------------------------------------
+
+
+@pytest.mark.parametrize("url", ["sqlite:///./trial-ledger.db",
+                                 "postgresql://trial:pw@127.0.0.1:5432/trial_ledger"])
+def test_building_settings_touches_no_file(url: str, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [k for k in os.environ if k.startswith("TRIAL_LEDGER_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TRIAL_LEDGER_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    settings = get_settings()
+    assert get_settings() is settings  # read once per process
+    reading = Settings().for_reading()
+    for each in (settings, reading):
+        assert each.jwt_secret_path() == tmp_path / ".trial-ledger" / "jwt.secret"
+        assert each.signing_key_path() == tmp_path / ".trial-ledger" / KEY_FILE_NAME
+        assert each.database.kind in {"sqlite", "postgresql"}
+    assert read_token_secret(reading) is None
+    check_secret_files(reading)
+    assert list(tmp_path.iterdir()) == []  # no secrets folder, no key, no store
+
+
+def test_settings_do_not_import_the_ledger() -> None:
+    probe = ("import sys, infra.settings; "
+             "print(sorted(m for m in sys.modules if m.startswith('infra.ledger')))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_secrets_step_creates_both_owner_only_and_keeps_a_configured_secret(
+        tmp_path: Path, permissive_umask: None) -> None:
+    directory = tmp_path / "secrets"
+    configured = secrets.token_urlsafe(40)
+    settings = sqlite_settings(tmp_path, secrets_dir=directory, jwt_secret=configured)
+    assert not directory.exists()
+    assert ensure_secrets(settings).token_secret == configured
+    assert mode(directory) == 0o700
+    assert [p.name for p in directory.iterdir()] == [KEY_FILE_NAME]  # no jwt.secret written
+    assert mode(directory / KEY_FILE_NAME) == 0o600
+    key = (directory / KEY_FILE_NAME).read_bytes()
+    ensure_secrets(settings)
+    assert (directory / KEY_FILE_NAME).read_bytes() == key  # generated once
+
+
+def test_a_configured_signing_key_is_not_replaced_by_the_secrets_step(tmp_path: Path) -> None:
+    path = tmp_path / "ops-key.pem"
+    fmt.save_private_key(fmt.generate_private_key(), path)
+    settings = sqlite_settings(tmp_path, signing_key_file=path, secrets_dir=tmp_path / "s")
+    ensure_secrets(settings)
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["jwt.secret"]

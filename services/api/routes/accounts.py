@@ -90,8 +90,9 @@ def read_account(username: Username, ledger: LedgerDep, actor: ActorDep, request
 def change_role(username: Username, body: Annotated[RoleChange, Body()], ledger: LedgerDep,
                 actor: ActorDep, request: Request) -> dict[str, Any]:
     """Grant a role (replacing the current one), or revoke it with `role: null`."""
-    account = accounts.set_role(ledger, username, body.role, author_of(actor, request),
-                                body.reason)
+    by = author_of(actor, request)
+    account = (ledger.revoke_role(username, by, body.reason) if body.role is None
+               else ledger.grant_role(username, body.role, by, body.reason))
     return _changed(account, actor, "role", request)
 
 
@@ -101,8 +102,7 @@ def assign_sites(username: Username, body: Annotated[SitesChange, Body()], ledge
                  actor: ActorDep, request: Request) -> dict[str, Any]:
     """Replace the sites the account works for."""
     by = author_of(actor, request)
-    account = accounts.change_account(ledger, username,
-                                      lambda a: a.assign_sites(body.sites, by, body.reason))
+    account = ledger.assign_sites(username, body.sites, by, body.reason)
     return _changed(account, actor, "sites", request)
 
 
@@ -112,7 +112,7 @@ def lock_account(username: Username, body: Annotated[ReasonOnly, Body()], ledger
                  actor: ActorDep, request: Request) -> dict[str, Any]:
     """Lock the account until an unlock: it cannot sign in and its tokens stop working."""
     by = author_of(actor, request)
-    account = accounts.change_account(ledger, username, lambda a: a.lock(by, body.reason))
+    account = ledger.lock_account(username, by, body.reason)
     return _changed(account, actor, "locked", request)
 
 
@@ -123,7 +123,7 @@ def unlock_account(username: Username, body: Annotated[ReasonOnly, Body()], ledg
     """End a lock or an automatic lockout early, and reset the failure count and the
     doubling of the next lockout."""
     by = author_of(actor, request)
-    account = accounts.change_account(ledger, username, lambda a: a.unlock(by, body.reason))
+    account = ledger.unlock_account(username, by, body.reason)
     return _changed(account, actor, "unlocked", request)
 
 
@@ -133,7 +133,7 @@ def deactivate_account(username: Username, body: Annotated[ReasonOnly, Body()],
                        ledger: LedgerDep, actor: ActorDep, request: Request) -> dict[str, Any]:
     """Close the account for good; its username is never given to anyone else."""
     by = author_of(actor, request)
-    account = accounts.change_account(ledger, username, lambda a: a.deactivate(by, body.reason))
+    account = ledger.deactivate_account(username, by, body.reason)
     return _changed(account, actor, "deactivated", request)
 
 

@@ -16,7 +16,7 @@ from domain.errors import FieldProblem, InvalidEntry
 from infra.security.throttle import Throttled
 from infra.security.tokens import issue_token
 from services.accounts import change_own_password
-from services.api.deps import LedgerDep, SettingsDep, request_id
+from services.api.deps import LedgerDep, SettingsDep, request_id, token_secret
 from services.api.responses import (
     CONFLICT_409,
     FORM_415,
@@ -26,7 +26,7 @@ from services.api.responses import (
     merged,
 )
 from services.api.schemas import AccountOut, PasswordChange, TokenOut
-from services.api.sign_in_guard import clock, sign_in_guard, too_many_attempts
+from services.api.sign_in_guard import clock, sign_in_guard, sign_in_policy, too_many_attempts
 from services.authentication import authenticate
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
@@ -46,11 +46,11 @@ def issue_access_token(
     except Throttled as throttled:
         return too_many_attempts(throttled, settings)
     account = authenticate(ledger, form.username, form.password, purpose="sign-in",
-                           request_id=request_id(request), policy=guard.policy(settings),
+                           request_id=request_id(request), policy=sign_in_policy(request),
                            now=now)
     guard.succeeded(attempt)
     token, expires_in = issue_token(
-        settings.token_secret(), username=account.username, role=account.account_role or "none",
+        token_secret(request), username=account.username, role=account.account_role or "none",
         account_version=account.credentials_version,
         ttl=timedelta(minutes=settings.token_ttl_minutes),
     )
@@ -75,7 +75,7 @@ def change_password(body: Annotated[PasswordChange, Body()], ledger: LedgerDep,
         account = change_own_password(
             ledger, body.username, body.current_password.get_secret_value(),
             body.new_password.get_secret_value(), request_id=request_id(request),
-            policy=guard.policy(settings), now=now)
+            policy=sign_in_policy(request), now=now)
     except InvalidEntry:
         guard.succeeded(attempt)  # the current password was right; the new one is refused
         raise

@@ -55,8 +55,7 @@ def declare_cutoff(body: Annotated[CutoffDeclaration, Body()], ledger: LedgerDep
                    actor: ActorDep, request: Request) -> dict[str, Any]:
     """Declare a named clinical cutoff date; analyses can then name it. It never changes."""
     by = author_of(actor, request)
-    ledger.update_study(by, lambda s: s.declare_cutoff(body.name, body.cutoff_on, by,
-                                                       body.reason))
+    ledger.declare_cutoff(body.name, body.cutoff_on, by, body.reason)
     log.info("cutoff_declared", user=actor.username, cutoff=body.name,
              cutoff_on=body.cutoff_on.isoformat())
     return study_view(ledger)
@@ -68,7 +67,7 @@ def lock_database(body: Annotated[ReasonOnly, Body()], ledger: LedgerDep, actor:
                   request: Request) -> dict[str, Any]:
     """Lock the whole database: every clinical write and signature is 409 until unlocked."""
     by = author_of(actor, request)
-    ledger.update_study(by, lambda s: s.lock_database(by, body.reason))
+    ledger.lock_database(by, body.reason)
     log.info("database_locked", user=actor.username)
     return study_view(ledger)
 
@@ -79,7 +78,7 @@ def unlock_database(body: Annotated[ReasonOnly, Body()], ledger: LedgerDep, acto
                     request: Request) -> dict[str, Any]:
     """Unlock the database, with the reason (e.g. a query found after lock)."""
     by = author_of(actor, request)
-    ledger.update_study(by, lambda s: s.unlock_database(by, body.reason))
+    ledger.unlock_database(by, body.reason)
     log.info("database_unlocked", user=actor.username)
     return study_view(ledger)
 
