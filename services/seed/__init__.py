@@ -21,7 +21,8 @@ The slices, in the order a participant's plan is drawn:
 - `kinetics`: how targets shrink and how a progression looks in the measures.
 - `scans`: the imaging schedule and both reads of every scan.
 - `treatment`: TACE, camrelizumab and apatinib, their holds and the end of study treatment.
-- `adverse_events`: the AE kinds and each participant's episodes.
+- `ae_kinds` and `adverse_events`: the AE kinds (CTCAE terms, attribution, incidence), and
+  each participant's episodes.
 - `timeline` and `participant`: one participant's dates and drafts, and the fixed order in
   which the slices above draw from the participant's random stream.
 - `data_management`: corrections and voids.
@@ -30,7 +31,7 @@ The slices, in the order a participant's plan is drawn:
   through the application layer (or folding it in memory).
 """
 
-from services.seed.adverse_events import POST_EMBOLISATION_AES, SYSTEMIC_AES, AdverseEventKind
+from services.seed.ae_kinds import POST_EMBOLISATION_AES, SYSTEMIC_AES, AdverseEventKind
 from services.seed.demo_accounts import (
     DATA_MANAGER,
     DEMO_ACCOUNTS,

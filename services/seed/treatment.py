@@ -15,7 +15,7 @@ from domain.protocol import (
     CAMRELIZUMAB_CYCLE_DAYS,
     CAMRELIZUMAB_DOSE_MG,
 )
-from services.seed.adverse_events import DISCONTINUING_AES, AdverseEvent
+from services.seed.ae_kinds import DISCONTINUING_AES, AdverseEvent
 from services.seed.kinetics import target_sums
 from services.seed.scans import Scan
 from services.seed.timeline import Timeline, TimelinePart
