@@ -316,7 +316,7 @@ def serve(
 
         ensure_demo(settings, err)
     if not no_worker:
-        from projections.worker import BackgroundWorker
+        from services.worker import BackgroundWorker
 
         BackgroundWorker(settings, checkpoint_every=checkpoint_every).start()
     address = f"http://{f'[{host}]' if ':' in host else host}:{port}"

@@ -10,8 +10,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from projections.worker import BackgroundWorker
 from services.monitoring.runner import ReactionRunner, run_reactions
+from services.worker import BackgroundWorker
 from tests import story
 from tests.api.conftest import Api
 
