@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from domain.errors import FieldProblem
-from domain.protocol import DOSE_RANGE_MG, STUDY_START
+from domain.protocol import DOSE_RANGE_MG, STUDY_START, Criterion
 from domain.response.reads import Read
 from domain.text import FREE_TEXT, TEXT
 from domain.values import (
@@ -55,7 +55,6 @@ AfpNgMl = measure(0, 10_000_000)
 BirthYear = Annotated[Count, Field(ge=1900)]
 Drug = Literal["camrelizumab", "apatinib"]
 Attribution = Literal["camrelizumab", "apatinib", "TACE"]
-Criterion = Literal["RECIST 1.1", "mRECIST"]
 
 
 def _dose_in_range(value: float | None, info: ValidationInfo) -> float | None:

@@ -1,4 +1,10 @@
-"""Locked data: a locked participant, or a locked database, refuses clinical writes (409)."""
+"""Locked data: a locked participant, or a locked database, refuses clinical writes (409).
+
+"Lock" means only this in domain/: a data lock (`Participant.data_lock`,
+`Study.database_lock`). An account that may not sign in is `Account.locked` (until an
+unlock) or `Account.lockout` (automatic, for a while); a writer waiting for the store is the
+store's write lock (TRIAL_LEDGER_LOCK_TIMEOUT_SECONDS); one stream's writers in one process
+wait on its `_stream_mutex` (services/records.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from domain.errors import RuleViolation
 
 
 @dataclass(frozen=True)
-class RecordLock:
+class DataLock:
     """Who locked a record (the database or one participant), at which version, and why."""
 
     by: str
@@ -17,7 +23,7 @@ class RecordLock:
     version: int
 
 
-def locked_refusal(subject: str, lock: RecordLock, locked_at: str) -> RuleViolation:
+def locked_refusal(subject: str, lock: DataLock, locked_at: str) -> RuleViolation:
     """The 409 for a write to locked data: who locked it, when and why, and the way out."""
     return RuleViolation(
         "locked",

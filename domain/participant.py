@@ -20,7 +20,7 @@ from domain.entries import Entry, NewEntry
 from domain.errors import RuleViolation
 from domain.events import ADMINISTRATIVE_TYPES, CATALOGUE
 from domain.ledger_event import Author, LedgerEvent
-from domain.locks import RecordLock
+from domain.locks import DataLock
 from domain.signature import Signature
 
 __all__ = ["RECORD_KEEPING_TYPES", "NewEntry", "Participant"]
@@ -211,14 +211,14 @@ class Participant(BaseAggregate[str]):
         }, **by.fields(None, self.site_id))
 
     def lock_record(self, *, on: date, by: Author, reason: str) -> None:
-        if self.lock is not None:
+        if self.data_lock is not None:
             raise RuleViolation("already_locked", f"participant {self.id} is already locked "
-                                                  f"(by {self.lock.by}: {self.lock.reason})")
+                                                  f"(by {self.data_lock.by}: {self.data_lock.reason})")
         self.trigger_event(self.ParticipantLocked, occurred_on=on.isoformat(), data={},
                            **by.fields(reason, self.site_id))
 
     def unlock_record(self, *, on: date, by: Author, reason: str) -> None:
-        if self.lock is None:
+        if self.data_lock is None:
             raise RuleViolation("not_locked", f"participant {self.id} is not locked")
         self.trigger_event(self.ParticipantUnlocked, occurred_on=on.isoformat(), data={},
                            **by.fields(reason, self.site_id))
@@ -317,7 +317,7 @@ class Participant(BaseAggregate[str]):
         self.entries: dict[str, Entry] = {}
         self.site_id: str = str(event.data["site_id"])
         self.signatures: list[Signature] = []
-        self.lock: RecordLock | None = None
+        self.data_lock: DataLock | None = None
         self.transferred = False
         self._enter(event)
 
@@ -352,12 +352,12 @@ class Participant(BaseAggregate[str]):
 
     def apply_locked(self, event: Participant.ParticipantLocked) -> None:
         self._enter(event)
-        self.lock = RecordLock(event.actor, event.role, event.reason or "",
+        self.data_lock = DataLock(event.actor, event.role, event.reason or "",
                                event.originator_version)
 
     def apply_unlocked(self, event: Participant.ParticipantUnlocked) -> None:
         self._enter(event)
-        self.lock = None
+        self.data_lock = None
 
     def apply_transferred(self, event: Participant.ParticipantTransferred) -> None:
         self._enter(event)

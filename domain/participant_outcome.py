@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from domain.analysis.endpoints import BestOverallResponse as BorCode
-from domain.analysis.endpoints import ParticipantSummary
+from domain.analysis.endpoints import BorCategory, ParticipantSummary
 from domain.analysis.time_to_event import (
     AdequateRead,
     ParticipantOutcomes,
@@ -84,7 +83,7 @@ class ParticipantOutcome:
         return ParticipantSummary(
             treated=self.treatment_start_on is not None,
             evaluable=outcome.evaluable,
-            best_overall_response=cast(BorCode, best),
+            best_overall_response=cast(BorCategory, best),
             os=self.os,
             pfs=outcome.pfs,
             dor=outcome.dor,

@@ -11,7 +11,7 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
 from domain.errors import FieldProblem, InvalidEntry, RuleViolation
 from domain.ledger_event import Author, LedgerEvent
-from domain.locks import RecordLock
+from domain.locks import DataLock
 
 STUDY_STREAM_ID = "study"
 CUTOFF_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
@@ -42,7 +42,7 @@ class Study(BaseAggregate[str]):
 
         def apply(self, aggregate: Study) -> None:
             aggregate.cutoffs = {}
-            aggregate.lock = None
+            aggregate.database_lock = None
 
     class DataCutoffDeclared(Event):
         name: str
@@ -55,12 +55,12 @@ class Study(BaseAggregate[str]):
 
     class DatabaseLocked(Event):
         def apply(self, aggregate: Study) -> None:
-            aggregate.lock = RecordLock(self.actor, self.role, self.reason or "",
+            aggregate.database_lock = DataLock(self.actor, self.role, self.reason or "",
                                         self.originator_version)
 
     class DatabaseUnlocked(Event):
         def apply(self, aggregate: Study) -> None:
-            aggregate.lock = None
+            aggregate.database_lock = None
 
     @classmethod
     def open(cls, by: Author) -> Study:
@@ -82,13 +82,13 @@ class Study(BaseAggregate[str]):
                            **by.fields(reason))
 
     def lock_database(self, by: Author, reason: str) -> None:
-        if self.lock is not None:
+        if self.database_lock is not None:
             raise RuleViolation("already_locked", f"the database is already locked "
-                                                  f"(by {self.lock.by}: {self.lock.reason})")
+                                                  f"(by {self.database_lock.by}: {self.database_lock.reason})")
         self.trigger_event(self.DatabaseLocked, **by.fields(reason))
 
     def unlock_database(self, by: Author, reason: str) -> None:
-        if self.lock is None:
+        if self.database_lock is None:
             raise RuleViolation("not_locked", "the database is not locked")
         self.trigger_event(self.DatabaseUnlocked, **by.fields(reason))
 

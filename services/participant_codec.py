@@ -31,16 +31,16 @@ from pydantic_core import from_json
 
 import domain
 from domain.entries import Entry
-from domain.locks import RecordLock
+from domain.locks import DataLock
 from domain.participant import Participant
 from domain.signature import Signature
 
 STATE_KEYS = ("_id", "_version", "_created_on", "_modified_on", "_pending_events", "entries",
-              "site_id", "signatures", "lock", "transferred")
+              "site_id", "signatures", "data_lock", "transferred")
 """A folded Participant's attributes, in the order a fold sets them."""
 ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
 SIGNATURE_FIELDS = tuple(f.name for f in fields(Signature))
-LOCK_FIELDS = tuple(f.name for f in fields(RecordLock))
+LOCK_FIELDS = tuple(f.name for f in fields(DataLock))
 _OCCURRED_ON = ENTRY_FIELDS.index("occurred_on")
 COMPRESSION_LEVEL = 6
 
@@ -75,7 +75,7 @@ def encode_participant(participant: Participant) -> bytes:
         row = [getattr(entry, name) for name in ENTRY_FIELDS]
         row[_OCCURRED_ON] = row[_OCCURRED_ON].isoformat()
         entries.append(row)
-    lock = state["lock"]
+    lock = state["data_lock"]
     document = {
         "id": state["_id"],
         "version": state["_version"],
@@ -112,7 +112,7 @@ def decode_participant(payload: bytes) -> Participant:
         "entries": entries,
         "site_id": document["site_id"],
         "signatures": [Signature(*row) for row in document["signatures"]],
-        "lock": None if lock is None else RecordLock(*lock),
+        "data_lock": None if lock is None else DataLock(*lock),
         "transferred": document["transferred"],
     })
     return participant

@@ -211,12 +211,12 @@ class RecordKeeping(Application[str]):
         study record the decision saw (default: read it now)."""
         if study == "read":
             study = self.study()
-        if study is not None and study.lock is not None:
-            raise locked_refusal("the database", study.lock,
-                                 self.recorded_at(STUDY_STREAM_ID, study.lock.version))
-        if participant is not None and participant.lock is not None:
-            raise locked_refusal(f"participant {participant_id}", participant.lock,
-                                 self.recorded_at(participant_id, participant.lock.version))
+        if study is not None and study.database_lock is not None:
+            raise locked_refusal("the database", study.database_lock,
+                                 self.recorded_at(STUDY_STREAM_ID, study.database_lock.version))
+        if participant is not None and participant.data_lock is not None:
+            raise locked_refusal(f"participant {participant_id}", participant.data_lock,
+                                 self.recorded_at(participant_id, participant.data_lock.version))
 
     # -- participant record keeping: locks and signatures --------------------------------
 

@@ -15,10 +15,12 @@ from domain.analysis.median_survival import median_survival
 from domain.analysis.time_to_event import TimeToEvent
 from domain.protocol import DAYS_PER_MONTH, KM_CI_TRANSFORM_DEFAULT, LANDMARK_MONTHS, Criterion
 
-BestOverallResponse = Literal["CR", "PR", "SD", "PD", "NE"]
-BEST_OVERALL_RESPONSES: tuple[BestOverallResponse, ...] = ("CR", "PR", "SD", "PD", "NE")
-RESPONDERS: tuple[BestOverallResponse, ...] = ("CR", "PR")
-DISEASE_CONTROL: tuple[BestOverallResponse, ...] = ("CR", "PR", "SD")
+BorCategory = Literal["CR", "PR", "SD", "PD", "NE"]
+"""A best overall response as the endpoints count it (the class that derives it is
+domain.response.BestOverallResponse)."""
+BEST_OVERALL_RESPONSES: tuple[BorCategory, ...] = ("CR", "PR", "SD", "PD", "NE")
+RESPONDERS: tuple[BorCategory, ...] = ("CR", "PR")
+DISEASE_CONTROL: tuple[BorCategory, ...] = ("CR", "PR", "SD")
 
 MONTHS_DECIMALS = 1
 """Medians and their limits in months to 1 decimal, as reports and docs/api.md print them."""
@@ -32,7 +34,7 @@ class ParticipantSummary:
 
     treated: bool
     evaluable: bool
-    best_overall_response: BestOverallResponse
+    best_overall_response: BorCategory
     os: TimeToEvent | None = None
     pfs: TimeToEvent | None = None
     dor: TimeToEvent | None = None

@@ -39,12 +39,12 @@ def test_the_database_lock_toggles_with_reasons() -> None:
     with pytest.raises(RuleViolation, match="not locked"):
         study.unlock_database(DM, "x")
     study.lock_database(DM, "final analysis")
-    assert study.lock is not None and (study.lock.by, study.lock.reason) == (
+    assert study.database_lock is not None and (study.database_lock.by, study.database_lock.reason) == (
         "dm", "final analysis")
     with pytest.raises(RuleViolation, match="already locked"):
         study.lock_database(DM, "again")
     study.unlock_database(DM, "late query from site S01")
-    assert study.lock is None
+    assert study.database_lock is None
 
 
 def test_a_signature_covers_the_version_before_it_and_is_not_a_clinical_entry() -> None:
@@ -80,7 +80,7 @@ def test_locks_do_not_invalidate_signatures_and_toggle_with_reasons() -> None:
     p.unlock_record(on=TODAY, by=DM, reason="query on AE1")
     with pytest.raises(RuleViolation, match="not locked"):
         p.unlock_record(on=TODAY, by=DM, reason="again")
-    assert p.signatures[0].status == "valid" and p.lock is None
+    assert p.signatures[0].status == "valid" and p.data_lock is None
 
 
 def test_signatures_and_locks_are_never_corrected_or_voided() -> None:

@@ -28,7 +28,7 @@ def _today() -> date:
 
 def study_view(ledger: TrialLedger, as_of: str | None = None) -> dict[str, Any]:
     study = ledger.study(as_of=as_of)
-    lock = study.lock if study else None
+    lock = study.database_lock if study else None
     return {
         "cutoffs": study.cutoff_views() if study else [],
         "locked": lock is not None,
