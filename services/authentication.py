@@ -62,7 +62,7 @@ class SignInPolicy:
     name_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     password_max_age_days: int | None = None
     unknown_budget: EventBudget | None = None
-    unknown_limit: Limit = Limit(60, 300)
+    unknown_limit: Limit = field(default_factory=lambda: Limit(60, 300))
 
     @classmethod
     def from_settings(cls, settings: Settings, token_secret: str,

@@ -71,19 +71,19 @@ SQLITE = [
 def _postgres_guards(table: str) -> list[str]:
     # ledger_refuse_change() comes from revision 0001.
     return [
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()",
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
+        (f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"),
+        (f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()"),
     ]
 
 
 def _sqlite_guards(table: str) -> list[str]:
     return [
-        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: UPDATE refused'); END",
-        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: DELETE refused'); END",
+        (f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: UPDATE refused'); END"),
+        (f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: DELETE refused'); END"),
     ]
 
 

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pytest
@@ -159,7 +159,7 @@ class Load:
                     if not self.send(client, f"c{number}-p{k}-{step}", participant_id, body):
                         return
 
-    def __enter__(self) -> Load:
+    def __enter__(self) -> Self:
         self.threads = [threading.Thread(target=self.client, args=(n + 1,), daemon=True)
                         for n in range(CLIENTS)]
         for thread in self.threads:

@@ -11,8 +11,8 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from infra.ledger.chain import GENESIS_HASH, ChainedRecord, link_hash
 from infra.ledger.verify import verify_ledger
 from services.application import TrialLedger
-from tests.integration.conftest import position_column, post, write_story
 from tests import story
+from tests.integration.conftest import position_column, post, write_story
 
 
 def test_every_stored_event_has_its_chain_row_linked_to_the_previous(
@@ -91,9 +91,8 @@ def test_the_store_refuses_to_change_or_remove_rows(
     if table == "stored_events":
         statement = statement.replace("version = version", "originator_version = "
                                       "originator_version")
-    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
-        with engine.begin() as conn:
-            conn.execute(sa.text(statement.format(t=table)))
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+        conn.execute(sa.text(statement.format(t=table)))
     with engine.connect() as conn:
         assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 1
 

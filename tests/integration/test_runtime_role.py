@@ -87,8 +87,8 @@ ATTEMPTS = [
     "DROP TABLE stored_events CASCADE",
     "ALTER TABLE stored_events RENAME TO old_events",
     "ALTER TABLE ledger_chain DROP CONSTRAINT ledger_chain_pkey",
-    "CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql "
-    "AS $$ BEGIN RETURN NEW; END; $$",
+    ("CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql "
+    "AS $$ BEGIN RETURN NEW; END; $$"),
     "LOCK TABLE stored_events IN EXCLUSIVE MODE",
     "CREATE TABLE stored_events_copy AS SELECT * FROM stored_events",
 ]
@@ -103,10 +103,10 @@ def test_the_runtime_role_cannot_alter_history(
     post(runtime_ledger, "HCC-01-003", story.enrollment(), idempotency_key="enrol-003")
     issue_checkpoint(runtime_engine, settings)
     before = verify_ledger(runtime_ledger.store)
-    with pytest.raises(sa.exc.ProgrammingError,
-                       match="permission denied|must be owner|must be superuser"):
-        with runtime_engine.begin() as conn:
-            conn.execute(sa.text(statement))
+    with (pytest.raises(sa.exc.ProgrammingError,
+                        match="permission denied|must be owner|must be superuser"),
+          runtime_engine.begin() as conn):
+        conn.execute(sa.text(statement))
     after = verify_ledger(runtime_ledger.store)
     assert after.ok and (after.events, after.head) == (before.events, before.head)
 

@@ -34,9 +34,9 @@ from services.application import TrialLedger
 from services.seed import (
     DATA_CUTOFF,
     DEMO_ACCOUNTS,
-    SITES,
     DEMO_PASSWORD,
     POST_EMBOLISATION_AES,
+    SITES,
     SYSTEMIC_AES,
     TRIAL_START,
     ParticipantPlan,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from domain.participant import Participant
 from services.api.casebook_view import casebook

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.unit.response.response_builders import new, node, read, sized, target
-
 from domain.response import baseline_problems, followup_problems, has_measurable_disease
+from tests.unit.response.response_builders import new, node, read, sized, target
 
 
 def test_a_good_baseline_has_no_problems_under_either_criterion() -> None:
@@ -17,8 +16,8 @@ def test_a_good_baseline_has_no_problems_under_either_criterion() -> None:
 def test_mrecist_viable_diameter_under_10_mm_is_named() -> None:
     baseline = read(target("T1", 30), target("T3", 8.0))
     assert baseline_problems("mRECIST", baseline) == [
-        "mRECIST baseline target T3 (liver) has a viable diameter of 8.0 mm; "
-        "a target needs at least 10 mm"
+        ("mRECIST baseline target T3 (liver) has a viable diameter of 8.0 mm; "
+        "a target needs at least 10 mm")
     ]
 
 
@@ -28,10 +27,10 @@ def test_recist_sizes_non_nodal_10_mm_and_nodal_15_mm() -> None:
         target("T1", 9.95), target("T2", 10.0, "lung"), node("T3", 14.9), node("T4", 15)
     )
     assert baseline_problems("RECIST 1.1", baseline) == [
-        "RECIST 1.1 baseline target T1 (liver) has a longest diameter of 9.95 mm; "
-        "a target needs at least 10 mm",
-        "RECIST 1.1 baseline target T3 (lymph node) has a short axis of 14.9 mm; "
-        "a nodal target needs at least 15 mm",
+        ("RECIST 1.1 baseline target T1 (liver) has a longest diameter of 9.95 mm; "
+        "a target needs at least 10 mm"),
+        ("RECIST 1.1 baseline target T3 (lymph node) has a short axis of 14.9 mm; "
+        "a nodal target needs at least 15 mm"),
     ]
 
 
@@ -48,10 +47,10 @@ def test_two_targets_per_organ_and_all_nodes_are_one_organ() -> None:
     )
     assert baseline_problems("RECIST 1.1", baseline) == [
         "RECIST 1.1 baseline has 6 target lesions; at most 5 are allowed",
-        "RECIST 1.1 baseline has 3 target lesions in liver (T1, T2, T3); "
-        "at most 2 per organ are allowed",
-        "RECIST 1.1 baseline has 3 target lesions in lymph nodes (T4, T5, T6); "
-        "at most 2 per organ are allowed (all lymph nodes count as one organ)",
+        ("RECIST 1.1 baseline has 3 target lesions in liver (T1, T2, T3); "
+        "at most 2 per organ are allowed"),
+        ("RECIST 1.1 baseline has 3 target lesions in lymph nodes (T4, T5, T6); "
+        "at most 2 per organ are allowed (all lymph nodes count as one organ)"),
     ]
 
 
@@ -62,10 +61,10 @@ def test_two_targets_in_one_organ_are_fine() -> None:
 def test_a_baseline_target_must_be_measured() -> None:
     baseline = read(target("T1", None), target("T2", None, "lung", too_small=True))
     assert baseline_problems("RECIST 1.1", baseline) == [
-        "RECIST 1.1 baseline target T1 (liver) has no diameter; every baseline target must be "
-        "measured",
-        "RECIST 1.1 baseline target T2 (lung) is marked too small to measure; a baseline "
-        "target must be measurable",
+        ("RECIST 1.1 baseline target T1 (liver) has no diameter; every baseline target must be "
+        "measured"),
+        ("RECIST 1.1 baseline target T2 (lung) is marked too small to measure; a baseline "
+        "target must be measurable"),
     ]
 
 

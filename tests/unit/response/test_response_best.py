@@ -6,14 +6,22 @@ overall response on that elapsed day.
 
 from __future__ import annotations
 
-from tests.unit.response.response_builders import TREATMENT_START, day, history, new, read, sized, target, week
-
 from domain.response import (
     BestOverallResponse,
     Response,
     best_overall_response,
     evaluate,
     first_progression_on,
+)
+from tests.unit.response.response_builders import (
+    TREATMENT_START,
+    day,
+    history,
+    new,
+    read,
+    sized,
+    target,
+    week,
 )
 
 PD, NE, CR, PR, SD = Response.PD, Response.NE, Response.CR, Response.PR, Response.SD

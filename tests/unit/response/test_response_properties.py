@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.unit.response.response_builders import TREATMENT_START, history, sized
 
 from domain.protocol import CRITERIA, Criterion
 from domain.response import Read, Response, best_overall_response, evaluate
+from tests.unit.response.response_builders import TREATMENT_START, history, sized
 
 RANK = {Response.CR: 0, Response.PR: 1, Response.SD: 2, Response.PD: 3, Response.NE: 4}
 

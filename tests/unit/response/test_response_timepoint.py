@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.unit.response.response_builders import new, node, non_target, read, sized, target, week
-
 from domain.response import NonTargetResponse, Response, evaluate
+from tests.unit.response.response_builders import new, node, non_target, read, sized, target, week
 
 PD, NE, CR, PR, SD = Response.PD, Response.NE, Response.CR, Response.PR, Response.SD
 
