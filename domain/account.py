@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
@@ -54,6 +54,24 @@ class Account(BaseAggregate[str]):
     latest automatic lockout after failed sign-ins, which blocks new sign-ins only until its
     `until` and leaves the holder's tokens working (failures by others never sign them out).
     """
+
+    if TYPE_CHECKING:  # the state the events set (declared for the type checker only: the
+        # library builds aggregates from their events, not from class-level fields)
+        username: str
+        full_name: str
+        account_role: str | None
+        sites: list[str]
+        active: bool
+        locked: AccountLock | None
+        lockout: AccountLock | None
+        automatic_lockouts: int
+        failed_logins: int
+        credentials_version: int
+        password_version: int
+        password_hash: str
+        recent_password_hashes: list[str]
+        password_set_at: datetime
+        password_set_by_holder: bool
 
     class Event(LedgerEvent):
         def apply(self, aggregate: Account) -> None:

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
@@ -285,6 +285,9 @@ def report_hash(report: dict[str, Any]) -> str:
 
 class AuditReview(BaseAggregate[str]):
     """One recorded review: a single event, never changed."""
+
+    if TYPE_CHECKING:  # the state the event sets (for the type checker only)
+        recorded: AuditReview.AuditReviewRecorded
 
     class Event(LedgerEvent):
         def apply(self, aggregate: AuditReview) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -43,15 +43,21 @@ SiteId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,15}$")]
 AeId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), TEXT]
 EventId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
                                                    r"[0-9a-f]{4}-[0-9a-f]{12}$")]
-Milligrams = measure(0, max(high for _, high in DOSE_RANGE_MG.values()), above_low=True)
-"""A study-drug dose; each drug's own plausible range (domain.protocol.DOSE_RANGE_MG) is
-checked by the payload that names the drug."""
-AgentDoseMg = measure(0, 1000)
-"""A TACE chemotherapy agent's dose (epirubicin, doxorubicin, ... : tens of mg)."""
-LipiodolMl = measure(0, 100)
-"""Lipiodol volume in one TACE session (guidelines cap it near 20 ml)."""
-AfpNgMl = measure(0, 10_000_000)
-"""Serum alpha-fetoprotein."""
+if TYPE_CHECKING:  # measure() builds each constrained float at run time
+    Milligrams: TypeAlias = float
+    AgentDoseMg: TypeAlias = float
+    LipiodolMl: TypeAlias = float
+    AfpNgMl: TypeAlias = float
+else:
+    Milligrams = measure(0, max(high for _, high in DOSE_RANGE_MG.values()), above_low=True)
+    """A study-drug dose; each drug's own plausible range (domain.protocol.DOSE_RANGE_MG) is
+    checked by the payload that names the drug."""
+    AgentDoseMg = measure(0, 1000)
+    """A TACE chemotherapy agent's dose (epirubicin, doxorubicin, ... : tens of mg)."""
+    LipiodolMl = measure(0, 100)
+    """Lipiodol volume in one TACE session (guidelines cap it near 20 ml)."""
+    AfpNgMl = measure(0, 10_000_000)
+    """Serum alpha-fetoprotein."""
 BirthYear = Annotated[Count, Field(ge=1900)]
 Drug = Literal["camrelizumab", "apatinib"]
 Attribution = Literal["camrelizumab", "apatinib", "TACE"]

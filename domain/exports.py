@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
@@ -36,6 +36,14 @@ class ExportedFile:
 
 class ExportRecord(BaseAggregate[str]):
     """One export: a single event, never changed."""
+
+    if TYPE_CHECKING:  # the state the event sets (for the type checker only)
+        export_format: str
+        scope: dict[str, Any]
+        files: list[ExportedFile]
+        by: str
+        role: str
+        reason: str | None
 
     class Event(LedgerEvent):
         def apply(self, aggregate: ExportRecord) -> None:

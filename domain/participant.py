@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
@@ -59,6 +59,13 @@ class TransferData(TypedDict):
 
 class Participant(BaseAggregate[str]):
     """A trial participant's casebook, as the fold of their events."""
+
+    if TYPE_CHECKING:  # the state the events set (for the type checker only)
+        entries: dict[str, Entry]
+        site_id: str
+        signatures: list[Signature]
+        data_lock: DataLock | None
+        transferred: bool
 
     class Event(LedgerEvent):
         """Every event of the stream; a clinical entry (a dose, a scan, an AE, a death, ...)
@@ -314,10 +321,10 @@ class Participant(BaseAggregate[str]):
                                for signature in self.signatures]
 
     def apply_enrolled(self, event: Participant.ParticipantEnrolled) -> None:
-        self.entries: dict[str, Entry] = {}
-        self.site_id: str = str(event.data["site_id"])
-        self.signatures: list[Signature] = []
-        self.data_lock: DataLock | None = None
+        self.entries = {}
+        self.site_id = str(event.data["site_id"])
+        self.signatures = []
+        self.data_lock = None
         self.transferred = False
         self._enter(event)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate
 
@@ -30,6 +30,10 @@ class Cutoff:
 
 class Study(BaseAggregate[str]):
     """The trial's own record: what the data managers declared about the data as a whole."""
+
+    if TYPE_CHECKING:  # the state the events set (for the type checker only)
+        cutoffs: dict[str, Cutoff]
+        database_lock: DataLock | None
 
     class Event(LedgerEvent):
         def apply(self, aggregate: Study) -> None:

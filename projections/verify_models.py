@@ -87,7 +87,7 @@ def _first_difference(live: Engine, generation: int, scratch: Engine, name: str
                                   _rows(scratch, name, SCRATCH_GENERATION))
     for have, want in pairs:
         if have is None or want is None or have != want:
-            return (have or want)[0]  # type: ignore[index]
+            return (have or want)[0]
     return None
 
 

@@ -310,7 +310,7 @@ class TrialLedger(RecordKeeping):
         return current.recorded(entry, today=today)
 
     def _check_expected_version(self, participant_id: str, submission: Submission) -> None:
-        current = self.repository.get(participant_id).version
+        current: int = self.repository.get(participant_id).version
         raise self._stale(participant_id, submission, current)
 
     @staticmethod
@@ -339,7 +339,7 @@ class TrialLedger(RecordKeeping):
             )
         chain = self.store.chain_for_event(record.stream_id, record.version)
         assert chain is not None
-        participant = self.repository.get(record.stream_id, version=record.version)
+        participant: Participant = self.repository.get(record.stream_id, version=record.version)
         return RecordedEvent.of(participant, chain)
 
     def create_account(self, account: Account) -> int:

@@ -198,9 +198,9 @@ def failure_for(error: BaseException) -> CliFailure | None:
                      "checkpoint key, or unset it")
         return CliFailure(ExitCode.CONFIGURATION, text)
     if _is_connection_error(error):
-        text = _database_error_text(error)
-        if text is not None:
-            return _database_failure(text)
+        database_text = _database_error_text(error)
+        if database_text is not None:
+            return _database_failure(database_text)
     return None
 
 

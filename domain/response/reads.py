@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -25,8 +25,12 @@ from domain.values import Flag, measure
 LesionId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
                      TEXT]
 Organ = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), TEXT]
-DiameterMm = measure(0, 500)
-"""A lesion's longest diameter (a node's short axis): no lesion read in this trial is 50 cm."""
+if TYPE_CHECKING:  # measure() builds the constrained float at run time
+    DiameterMm: TypeAlias = float
+else:
+    DiameterMm = measure(0, 500)
+    """A lesion's longest diameter (a node's short axis): no lesion read in this trial is
+    50 cm."""
 NonTargetStatus = Literal["absent", "present", "progression", "not_assessed"]
 
 

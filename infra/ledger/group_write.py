@@ -90,11 +90,11 @@ def insert_group(recorder: Any, group: Sequence[PendingWrite]) -> None:
             conn.commit()
         return
     assert isinstance(recorder, ChainedPostgresApplicationRecorder)
-    with recorder.datastore.get_connection() as conn, conn.transaction(), \
-            conn.cursor(row_factory=tuple_row) as cursor:
+    with recorder.datastore.get_connection() as pg_conn, pg_conn.transaction(), \
+            pg_conn.cursor(row_factory=tuple_row) as pg_cursor:
         for statement in recorder.lock_table_statements:
-            cursor.execute(statement)
-        write_group(cursor, "postgresql", group)
+            pg_cursor.execute(statement)
+        write_group(pg_cursor, "postgresql", group)
 
 
 def write_group(cursor: Any, dialect: Dialect, group: Sequence[PendingWrite]) -> None:

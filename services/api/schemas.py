@@ -4,7 +4,7 @@ so the OpenAPI document shows the `data` schema of every event type."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, create_model
 
@@ -27,11 +27,12 @@ class SubmissionBase(BaseModel):
 
 
 def _submission_model(type_name: str, payload: type[Payload], summary: str) -> type[BaseModel]:
+    one_type: Any = Literal.__getitem__(type_name)  # Literal["<the event type>"], built here
     return create_model(
         f"{type_name}Submission",
         __base__=SubmissionBase,
         __doc__=summary,
-        type=(Literal[type_name], Field(description=summary)),  # type: ignore[valid-type]
+        type=(one_type, Field(description=summary)),
         data=(payload, ...),
     )
 
@@ -39,10 +40,18 @@ def _submission_model(type_name: str, payload: type[Payload], summary: str) -> t
 SUBMISSION_MODELS = {name: _submission_model(name, spec.payload, spec.summary)
                      for name, spec in CATALOGUE.items()}
 
-EventSubmission = Annotated[
-    Union[tuple(SUBMISSION_MODELS.values())],  # type: ignore[valid-type]  # noqa: UP007
-    Field(discriminator="type"),
-]
+if TYPE_CHECKING:
+    class EventSubmission(SubmissionBase):
+        """What the type checker sees of the union below: every submission's common fields;
+        `data` is the payload model its `type` names (a Payload subclass, chosen at run time)."""
+
+        type: str
+        data: Any
+else:
+    EventSubmission = Annotated[
+        Union[tuple(SUBMISSION_MODELS.values())],  # noqa: UP007 - built from the catalogue
+        Field(discriminator="type"),
+    ]
 
 
 class RecordedEventOut(BaseModel):

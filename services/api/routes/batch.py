@@ -9,13 +9,14 @@ transaction (ADR 0011), so the batch is answered after one durable commit.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from domain.errors import InvalidEntry, RuleViolation, UnknownParticipant
+from domain.events import ParticipantEnrolledData
 from domain.participant import Participant
 from infra.logging import get_logger
 from services.access import AccessDenied, authorize
@@ -91,7 +92,8 @@ def post_events(body: Annotated[EventBatch, Body()], ledger: LedgerDep, actor: A
         elif participant is not None or not enrolling:
             raise not_visible(item.participant_id, None, writing=True)
         else:
-            authorize(actor.role, actor.sites, "write_clinical", submission.data.site_id)
+            enrolment = cast(ParticipantEnrolledData, submission.data)  # enrolling: checked above
+            authorize(actor.role, actor.sites, "write_clinical", enrolment.site_id)
 
     outcomes = ledger.record_participant_events(items, actor, check=check, refusals=REFUSALS)
     for index, item, outcome in zip(places, items, outcomes, strict=True):
