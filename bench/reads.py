@@ -104,7 +104,7 @@ def latency(samples_s: Sequence[float]) -> dict[str, Any]:
             "p95_ms": rounded_rank_percentile(ms, 95), "max_ms": max(ms) if ms else None}
 
 
-def timed(targets: Sequence[Any], call: Callable[[Any], None]) -> dict[str, Any]:
+def timed(targets: Sequence[Any], call: Callable[[Any], object]) -> dict[str, Any]:
     samples = []
     for target in targets:
         started = time.perf_counter()

@@ -71,10 +71,11 @@ def _stub_carry(before: Any, participant: Any, event_type: str, event_id: str) -
 
 def _patches(level: int) -> list[tuple[Any, str, Any]]:
     """(object, attribute, replacement) switching off the first `level` parts."""
+    from projections import rows as projection_rows
     from projections import runner
 
     parts = [(runner, "carry", _stub_carry),
-             (runner.fold, "TIMELINE_TYPES", frozenset()),
+             (projection_rows, "TIMELINE_TYPES", frozenset()),
              (runner._BatchRows, "write", lambda self, conn: None)]
     return parts[:level]
 
@@ -181,7 +182,7 @@ def run_variant(key: str, opened: Opened, deadline: RunDeadline, events: int
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
-    values = sorted(r[key] for r in runs)
+    values = sorted(float(r[key]) for r in runs)
     return values[(len(values) - 1) // 2]
 
 
@@ -205,7 +206,7 @@ def bench_store(kind: str, args: argparse.Namespace, workload: Workload,
                             peers.append(raw_decode(opened, deadline))
                         else:
                             runs.append(run_variant(key, opened, deadline, events))
-                out = {"runs": runs, "peers": peers,
+                out: dict[str, Any] = {"runs": runs, "peers": peers,
                        "seconds": _median(runs, "seconds"), "cpu_s": _median(runs, "cpu_s"),
                        "peer_seconds": _median(peers, "seconds"),
                        "peer_cpu_s": _median(peers, "cpu_s"),
