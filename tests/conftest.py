@@ -31,7 +31,7 @@ RUNTIME_PASSWORD = "tl-test-runtime"  # ignored under trust auth; needed under p
 
 def _docker_postgres() -> Iterator[str | None]:
     try:
-        import docker  # type: ignore[import-untyped]
+        import docker
 
         docker.from_env().ping()
     except Exception:  # noqa: BLE001 - any failure to reach an engine means no Docker here

@@ -40,7 +40,9 @@ APP_SERVICES = ("api", "worker")
 
 
 def compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE.read_text())  # anchors and `<<` merges resolved
+    # anchors and `<<` merges resolved
+    document: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return document
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -330,8 +332,9 @@ def test_the_containers_commands_as_an_unprivileged_user_share_one_signing_key(
                 process.kill()
 
     try:
-        folder = secrets_dir.stat()
-        assert (folder.st_uid, stat.S_IMODE(folder.st_mode)) == (service_user.pw_uid, 0o700)
+        folder_info = secrets_dir.stat()
+        assert (folder_info.st_uid, stat.S_IMODE(folder_info.st_mode)) == (
+            service_user.pw_uid, 0o700)
         assert sorted(p.name for p in secrets_dir.iterdir()) == [KEY_FILE_NAME]
         info = (secrets_dir / KEY_FILE_NAME).stat()
         assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (service_user.pw_uid, 0o600)

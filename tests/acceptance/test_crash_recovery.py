@@ -30,7 +30,7 @@ from projections.state import rebuild, state_hashes
 from services.accounts import add_user
 from services.application import Actor, TrialLedger
 from tests import story
-from tests.acceptance.test_cli_and_server import free_port
+from tests.acceptance.servers import free_port
 from tests.integration.conftest import post
 
 pytestmark = pytest.mark.slow
@@ -203,15 +203,19 @@ def participant_events(engine: sa.Engine) -> dict[str, list[tuple[int, str]]]:
 def projected_position(engine: sa.Engine) -> int:
     """How far the slowest live read model has applied the log."""
     with engine.connect() as conn:
-        return int(conn.execute(sa.text(
+        position = conn.execute(sa.text(
             "SELECT coalesce(min(p.position), 0) FROM projection_positions p "
             "JOIN projection_active a ON a.name = p.name AND a.generation = p.generation"
-        )).scalar())
+        )).scalar()
+    assert position is not None
+    return int(position)
 
 
 def last_position(engine: sa.Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(sa.text("SELECT max(position) FROM ledger_chain")).scalar())
+        position = conn.execute(sa.text("SELECT max(position) FROM ledger_chain")).scalar()
+    assert position is not None
+    return int(position)
 
 
 def assert_read_models_equal_a_rebuild(ledger: TrialLedger, engine: sa.Engine) -> None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from tests import story
 from tests.api.conftest import Api
 
 
-def _page(api: Api, **params: object) -> dict[str, object]:
+def _page(api: Api, **params: object) -> dict[str, Any]:
     response = api.client.get("/api/v1/audit-trail", headers=api.headers("auditor"),
                               params=params)
     assert response.status_code == 200, response.text
-    return response.json()
+    page: dict[str, Any] = response.json()
+    return page
 
 
 def test_a_correction_shows_old_and_new_values_with_reason_user_and_role(api: Api) -> None:
@@ -69,7 +71,7 @@ def test_paging_returns_every_event_once_in_order_while_four_writers_append(api:
         while not all(f.done() for f in futures) or after < api.ledger_state()[0]:
             page = _page(api, after=after, limit=7)
             seen += [e["position"] for e in page["entries"]]
-            after = int(page["next_after"])  # type: ignore[arg-type]
+            after = int(page["next_after"])
             if not page["entries"] and all(f.done() for f in futures):
                 break
         stop.set()
@@ -98,7 +100,8 @@ def test_projections_expose_state_hashes_and_how_far_behind_the_worker_is(api: A
     assert {r["name"] for r in before} == {"participant_summaries", "response_timelines",
                                            "audit_feed", "participant_outcomes"}
     assert all(r["position"] == 0 and r["behind"] == r["log_position"] > 0 for r in before)
-    api.client.app.state.projector.catch_up()  # what the projection worker does
+    # what the projection worker does
+    api.client.app.state.projector.catch_up()  # type: ignore[attr-defined]
     rows = api.get("/api/v1/projections", user="auditor").json()
     assert all(len(r["state_hash"]) == 64 and r["position"] == r["log_position"] > 0
                and r["behind"] == 0 for r in rows)

@@ -39,11 +39,11 @@ def corrected_story(api: Api) -> dict[str, Any]:
     """A dose, then a correction by the data manager with a reason; the worker catches up."""
     api.post("HCC-01-001", story.enrollment())
     dose = api.post("HCC-01-001", story.camrelizumab("2026-01-12", dose_mg=20)).json()
-    fix = api.post("HCC-01-001", story.correction(dose["event_id"], "2026-01-12",
-                                                  story.camrelizumab("x")["data"],
-                                                  reason="dose transcribed from the wrong line",
-                                                  new_date="2026-01-13"),
-                   user="dm").json()
+    fix: dict[str, Any] = api.post(
+        "HCC-01-001",
+        story.correction(dose["event_id"], "2026-01-12", story.camrelizumab("x")["data"],
+                         reason="dose transcribed from the wrong line", new_date="2026-01-13"),
+        user="dm").json()
     api.client.app.state.projector.catch_up()  # type: ignore[attr-defined]
     return fix
 

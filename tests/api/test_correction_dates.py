@@ -32,12 +32,14 @@ def _with_adverse_event(api: Api) -> str:
 
 def _adverse_event(api: Api) -> dict[str, Any]:
     casebook = api.get(f"/api/v1/participants/{PID}").json()
+    event: dict[str, Any]
     (event,) = [e for e in casebook["adverse_events"] if e["ae_id"] == "AE1"]
     return event
 
 
 def _corrected_grade_3() -> dict[str, Any]:
-    return story.adverse_event("AE1", ONSET, grade=3)["data"]
+    data: dict[str, Any] = story.adverse_event("AE1", ONSET, grade=3)["data"]
+    return data
 
 
 def test_a_correction_dated_today_keeps_the_original_onset(api: Api) -> None:

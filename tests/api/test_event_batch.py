@@ -100,6 +100,7 @@ def test_a_locked_database_refuses_every_event_of_a_batch(api: Api) -> None:
 
 def test_the_batch_itself_must_be_a_list_of_1_to_500_events(api: Api) -> None:
     count, _ = api.ledger_state()
+    body: object
     for body in ({"events": []}, {"events": [{}] * 501}, {"events": "x"}, {}, []):
         answer = api.client.post(BATCH, json=body, headers=api.headers("coord1"))
         assert answer.status_code == 422, (body if len(str(body)) < 80 else "501", answer.text)

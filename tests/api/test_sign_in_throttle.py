@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from infra.security.passwords import verify_password
 from services import authentication
 from tests.api.conftest import PASSWORD, Api
 from tests.api.part11 import NEW_PASSWORD, audit, log_lines, send, stored_bytes
@@ -23,11 +24,10 @@ def configure(api: Api, **limits: int) -> None:
 def count_password_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Spy on argon2 verification (it still runs): one entry per password checked."""
     checks: list[str] = []
-    verify = authentication.verify_password
 
     def counted(password_hash: str, password: str) -> bool:
         checks.append(password_hash[:9])
-        return verify(password_hash, password)
+        return verify_password(password_hash, password)
     monkeypatch.setattr(authentication, "verify_password", counted)
     return checks
 

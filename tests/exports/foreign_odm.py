@@ -60,7 +60,7 @@ class RaveWriter:
             return None
         ours = ("true" if value else "false") if isinstance(value, bool) else (
             repr(float(value)) if isinstance(value, float) else str(value))
-        theirs = {v: k for k, v in spec.get("codes", {}).items()}.get(ours, ours)
+        theirs: str = {v: k for k, v in spec.get("codes", {}).items()}.get(ours, ours)
         if spec.get("date_format"):
             return date.fromisoformat(theirs).strftime(spec["date_format"]).upper()
         return theirs
@@ -96,7 +96,8 @@ class RaveWriter:
             for lesion in read.get(kind) or []:
                 yield f"{criterion}/{lesion['lesion_id']}", {**lesion, "criterion": criterion}
 
-    def changes(self, ledger: TrialLedger) -> list[tuple[str, str, str, etree._Element]]:
+    def changes(self, ledger: TrialLedger
+                ) -> list[tuple[str, str, str | None, etree._Element]]:
         """(recorded time, participant, site, SubjectData) of every change, participant by
         participant (sorted by the caller)."""
         found = []

@@ -14,8 +14,9 @@ import pytest
 
 from domain.events import CATALOGUE
 from infra.ledger.chain import parse_recorded_at
-from services.application import Actor, RecordedEvent, Submission, TrialLedger
+from services.application import Actor, Submission, TrialLedger
 from services.exports.study import STUDY_ID
+from services.records import RecordedEvent
 from services.seed import DATA_CUTOFF
 from tests import story
 from tests.exports.test_adam import export

@@ -124,6 +124,7 @@ def test_each_event_keeps_the_other_systems_audit_record(
             assert type(imported) is type(event)
             assert (imported.actor, imported.role) == (IMPORTER.username, IMPORTER.role)
             provenance = imported.provenance
+            assert provenance is not None
             assert provenance["user"] == event.actor
             assert provenance["role"] == event.role
             assert provenance["site"] == event.site_id

@@ -23,10 +23,11 @@ from domain.events import (
 from domain.events import Payload as EventPayload
 from domain.response.reads import Read, TargetLesion
 from infra.ledger.chain import format_recorded_at, parse_recorded_at
-from services.application import Actor, RecordedEvent, Submission, TrialLedger
+from services.application import Actor, Submission, TrialLedger
 from services.exports.scope import ExportScope
 from services.exports.sdtm import write_sdtm
 from services.exports.xpt import xpt_decode
+from services.records import RecordedEvent
 from tests import story
 from tests.exports.test_sdtm import casebooks, export, of
 

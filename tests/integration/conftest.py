@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from domain.events import CATALOGUE
 from infra.db import DatabaseURL, create_engine
-from services.application import Actor, RecordedEvent, Submission, TrialLedger
+from services.application import Actor, Submission, TrialLedger
+from services.records import RecordedEvent
 from tests import story
 
 COORDINATOR = Actor("jdoe", "site_coordinator", "Jane Doe", ("S01",))

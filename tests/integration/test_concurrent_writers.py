@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from infra.ledger.verify import verify_ledger
-from services.application import RecordedEvent, TrialLedger
+from services.application import TrialLedger
+from services.records import RecordedEvent
 from tests import story
 from tests.integration.conftest import post
 

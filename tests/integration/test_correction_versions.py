@@ -11,6 +11,7 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
+from domain.participant import Participant
 from services.application import TrialLedger
 from tests.integration.test_event_golden import _participant_event
 
@@ -47,4 +48,5 @@ def test_a_version_1_correction_still_moves_the_entry_to_its_own_date(ledger: Tr
     assert corrected.occurred_on == date(2026, 1, 20)  # as version 1 folded it
     assert corrected.data["dose_mg"] == 125
     (_, _, correction) = ledger.repository.event_store.get(PID)
+    assert isinstance(correction, Participant.EntryCorrected)
     assert correction.data["occurred_on"] == "2026-01-20"  # upcast: the move made explicit

@@ -15,6 +15,7 @@ from infra.ledger.event_index import (
 )
 from infra.ledger.merkle_store import MerkleStore
 from infra.migrate import alembic_config, upgrade
+from infra.settings import Settings
 from services.application import TrialLedger
 from services.seed import seed_trial
 from tests.conftest import RUNTIME_ROLE
@@ -117,7 +118,7 @@ def test_a_wrong_index_row_is_refused_and_never_names_another_event(
 
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 def test_the_runtime_role_may_only_read_and_add_index_rows(
-        ledger: TrialLedger, engine: sa.Engine, settings) -> None:  # type: ignore[no-untyped-def]
+        ledger: TrialLedger, engine: sa.Engine, settings: Settings) -> None:
     from infra.db import create_engine
 
     with engine.connect() as conn:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from domain.casebook import status
 from domain.outcome_facts import outcome_facts, settled_summaries
+from domain.participant import Participant
 from domain.protocol import CRITERIA
 from domain.study_reports import study_endpoints
 from infra.ledger.chain import parse_recorded_at
@@ -125,7 +126,7 @@ def test_rows_cover_each_participant_gap_free_and_hold_what_a_derivation_gives(
         for row in found:
             stream, version = chain[int(row.from_position)]
             assert stream == pid and int(row.version) == version
-            participant = ledger.repository.get(pid, version=version)
+            participant: Participant = ledger.repository.get(pid, version=version)
             facts = outcome_facts(participant)
             assert row.status == status(participant)
             assert (row.site_id, row.settled, row.vital, row.criteria, row.adverse_events) == (

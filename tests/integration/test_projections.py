@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -15,7 +17,7 @@ from tests import story
 from tests.integration.conftest import post, write_story
 
 
-def _feed(engine: sa.Engine) -> list[sa.Row]:  # type: ignore[type-arg]
+def _feed(engine: sa.Engine) -> Sequence[sa.Row[Any]]:
     with engine.connect() as conn:
         return conn.execute(sa.select(audit_feed).order_by(audit_feed.c.position)).all()
 

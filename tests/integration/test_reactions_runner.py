@@ -13,7 +13,7 @@ from services.application import Actor, TrialLedger
 from services.monitoring.runner import ReactionRunner
 from services.monitoring.seen import SeenEvent
 from tests import story
-from tests.integration.test_group_commit import submission
+from tests.integration.conftest import submission
 
 COORDINATOR = Actor("coord1", "site_coordinator", sites=("S01",))
 

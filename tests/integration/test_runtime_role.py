@@ -117,10 +117,14 @@ def test_writers_serialise_on_the_advisory_write_lock(
     assert WRITE_LOCK_KEY != SYNC_LOCK_KEY
     post(runtime_ledger, "HCC-01-001", story.enrollment())
     done = threading.Event()
+
+    def write() -> None:
+        post(runtime_ledger, "HCC-01-001", story.follow_up("2026-02-01"))
+        done.set()
+
     with psycopg.connect(store_url) as holder:
         holder.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
-        writer = threading.Thread(target=lambda: (post(
-            runtime_ledger, "HCC-01-001", story.follow_up("2026-02-01")), done.set()))
+        writer = threading.Thread(target=write)
         writer.start()
         time.sleep(1.5)
         assert not done.is_set()  # the insert waits for the lock a transaction holds

@@ -22,7 +22,7 @@ from rich.console import Console
 from domain.account import ROLES
 from domain.participant import Participant
 from domain.participant_outcome import ParticipantOutcome, participant_outcome
-from domain.protocol import CRITERIA, MRECIST, RCCEP_TERM, RECIST_11
+from domain.protocol import CRITERIA, MRECIST, RCCEP_TERM, RECIST_11, Criterion
 from domain.response import Read, baseline_problems, followup_problems
 from domain.study_reports import study_endpoints
 from infra.db import create_engine
@@ -158,7 +158,8 @@ def test_the_store_holds_the_plan(ledger: TrialLedger) -> None:
     assert summary.events == sum(len(p.events) for p in plan.participants)
 
 
-def _months_to_response(outcomes: list[ParticipantOutcome], criterion: str) -> list[float]:
+def _months_to_response(outcomes: list[ParticipantOutcome], criterion: Criterion
+                        ) -> list[float]:
     """Treatment start to the first read of the confirmed response, per responder."""
     months = []
     for outcome in outcomes:
@@ -225,7 +226,7 @@ def test_seeding_creates_the_demo_accounts_and_refuses_a_store_with_participants
         assert account is not None
         view = account.public_view()
         assert (view["role"], tuple(view["sites"])) == (expected.role, expected.sites)
-        assert verify_password(account.password_hash, DEMO_PASSWORD)  # type: ignore[attr-defined]
+        assert verify_password(account.password_hash, DEMO_PASSWORD)
     with pytest.raises(StoreNotEmpty, match="already has 2 participants"):
         seed_trial(ledger, participants=2, seed=3)
 

@@ -25,9 +25,10 @@ def _replay(ledger: TrialLedger, engine: sa.Engine, pid: str, as_of: str) -> Par
             "ORDER BY s.originator_version"), {"pid": pid, "t": _bind(engine, as_of)}).all()
     from eventsourcing.persistence import StoredEvent
 
-    state = None
+    state: Participant | None = None
     for row in rows:
         event = ledger.mapper.to_domain_event(StoredEvent(row[0], row[1], row[2], bytes(row[3])))
+        assert isinstance(event, Participant.Event)
         state = event.mutate(state)
     return state
 
