@@ -128,16 +128,21 @@ class RecordKeeping(Application[str]):
 
     # -- the study: cutoffs and the database lock ----------------------------------------
 
-    def study(self, *, as_of: str | None = None) -> Study | None:
+    def stream_as_of(self, stream_id: str, as_of: str | None = None) -> Any:
+        """A stream's aggregate as recorded by `as_of` (default: now); None when the stream
+        had no events by then."""
         version = None
         if as_of is not None:
-            version = self.store.version_as_of(STUDY_STREAM_ID, as_of)
+            version = self.store.version_as_of(stream_id, as_of)
             if version == 0:
                 return None
         try:
-            study: Study = self.repository.get(STUDY_STREAM_ID, version=version)
+            return self.repository.get(stream_id, version=version)
         except AggregateNotFoundError:
             return None
+
+    def study(self, *, as_of: str | None = None) -> Study | None:
+        study: Study | None = self.stream_as_of(STUDY_STREAM_ID, as_of)
         return study
 
     def declared_cutoff(self, name: str) -> date | None:

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from eventsourcing.application import AggregateNotFoundError
-
 from domain.errors import RuleViolation
 from domain.ledger_event import Author
 from domain.participant import Participant
@@ -59,16 +57,7 @@ class Verified:
 def verification(ledger: TrialLedger, participant_id: str, *, as_of: str | None = None
                  ) -> SourceVerification | None:
     """The participant's SDV record as of `as_of` (None: no mark recorded by then)."""
-    stream_id = sdv_stream_id(participant_id)
-    version = None
-    if as_of is not None:
-        version = ledger.store.version_as_of(stream_id, as_of)
-        if version == 0:
-            return None
-    try:
-        record: SourceVerification = ledger.repository.get(stream_id, version=version)
-    except AggregateNotFoundError:
-        return None
+    record: SourceVerification | None = ledger.stream_as_of(sdv_stream_id(participant_id), as_of)
     return record
 
 

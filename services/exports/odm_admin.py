@@ -76,11 +76,7 @@ def account_at(ledger: TrialLedger, username: str, as_of: str | None) -> Account
         return ledger.account(username)
     if not USERNAME_PATTERN.fullmatch(username):
         return None
-    stream = account_stream_id(username)
-    version = ledger.store.version_as_of(stream, as_of)
-    if version == 0:
-        return None
-    account: Account = ledger.repository.get(stream, version=version)
+    account: Account | None = ledger.stream_as_of(account_stream_id(username), as_of)
     return account
 
 

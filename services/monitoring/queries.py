@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
-
 from domain.errors import FieldProblem, InvalidEntry, RuleViolation, UnknownParticipant
 from domain.ledger_event import Author
 from domain.participant import RECORD_KEEPING_TYPES, Participant
@@ -92,16 +90,7 @@ def change_query(ledger: TrialLedger, query_id: str, change: Callable[[Query], N
 
 def query_at(ledger: TrialLedger, query_id: str, as_of: str | None = None) -> Query | None:
     """The query as recorded by `as_of` (default: now); None if it did not exist then."""
-    stream = query_stream_id(query_id)
-    version = None
-    if as_of is not None:
-        version = ledger.store.version_as_of(stream, as_of)
-        if version == 0:
-            return None
-    try:
-        query: Query = ledger.repository.get(stream, version=version)
-    except AggregateNotFoundError:
-        return None
+    query: Query | None = ledger.stream_as_of(query_stream_id(query_id), as_of)
     return query
 
 
