@@ -7,48 +7,54 @@ discontinued a drug naming the AE.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
-from typing import Any
 
 from domain.analysis.safety import AdverseEventRecord
-from domain.entries import ParticipantHistory
+from domain.entries import ParticipantHistory, RecordedEntry
+from domain.events import AdverseEventReportedData, AdverseEventUpdatedData, DoseModifiedData
 from domain.participant_outcome import NO_CUTOFF
 
 
 def adverse_event_records(
     participant: ParticipantHistory, cutoff: date = NO_CUTOFF
 ) -> list[AdverseEventRecord]:
+    """Each AE of the participant as of the cutoff (`records_of`)."""
+    return records_of(participant.id, participant.effective_entries(), cutoff)
+
+
+def records_of(participant_id: str, effective: Iterable[RecordedEntry],
+               cutoff: date = NO_CUTOFF) -> list[AdverseEventRecord]:
     """Each AE as of the cutoff: worst grade reported or updated, serious if ever serious,
     the latest attribution, and whether a drug was discontinued naming it."""
-    entries = sorted(
-        (e for e in participant.effective_entries() if e.occurred_on <= cutoff),
-        key=lambda e: (e.occurred_on, e.version),
-    )
+    entries = sorted((e for e in effective if e.occurred_on <= cutoff),
+                     key=lambda e: (e.occurred_on, e.version))
     discontinued = {
-        e.data.get("adverse_event_id")
+        payload.adverse_event_id
         for e in entries
-        if e.type == "DoseModified" and e.data["action"] == "discontinued"
+        if isinstance(payload := e.payload, DoseModifiedData) and payload.action == "discontinued"
     }
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, AdverseEventRecord] = {}
     for entry in entries:
-        if entry.type == "AdverseEventReported":
-            seen[entry.data["ae_id"]] = {
-                "term": entry.data["term"],
-                "onset_on": entry.occurred_on,
-                "worst_grade": entry.data["grade"],
-                "serious": entry.data["serious"],
-                "related_to": frozenset(entry.data.get("related_to") or ()),
-            }
-        elif entry.type == "AdverseEventUpdated" and entry.data["ae_id"] in seen:
-            ae = seen[entry.data["ae_id"]]
-            if entry.data.get("grade") is not None:
-                ae["worst_grade"] = max(ae["worst_grade"], entry.data["grade"])
-            ae["serious"] = ae["serious"] or bool(entry.data.get("serious"))
-            if entry.data.get("related_to") is not None:
-                ae["related_to"] = frozenset(entry.data["related_to"])
-    return [
-        AdverseEventRecord(
-            participant_id=participant.id, led_to_discontinuation=ae_id in discontinued, **fields
-        )
-        for ae_id, fields in seen.items()
-    ]
+        payload = entry.payload
+        if isinstance(payload, AdverseEventReportedData):
+            seen[payload.ae_id] = AdverseEventRecord(
+                participant_id=participant_id,
+                term=payload.term,
+                onset_on=entry.occurred_on,
+                worst_grade=payload.grade,
+                serious=payload.serious,
+                related_to=frozenset(payload.related_to),
+            )
+        elif isinstance(payload, AdverseEventUpdatedData) and payload.ae_id in seen:
+            ae = seen[payload.ae_id]
+            seen[payload.ae_id] = replace(
+                ae,
+                worst_grade=max(ae.worst_grade, payload.grade or 0),
+                serious=ae.serious or bool(payload.serious),
+                related_to=(ae.related_to if payload.related_to is None
+                            else frozenset(payload.related_to)),
+            )
+    return [replace(ae, led_to_discontinuation=ae_id in discontinued)
+            for ae_id, ae in seen.items()]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
 
-from domain.entries import ParticipantHistory
+from domain.entries import ParticipantHistory, RecordedEntry
+from domain.events import DoseModifiedData
 from domain.protocol import STUDY_DRUGS
 
 TREATMENT_TYPES = ("DoseAdministered", "TACEPerformed")
@@ -40,10 +40,11 @@ def status(participant: ParticipantHistory) -> str:
     )
 
 
-def discontinued_drugs(dose_changes: Iterable[Any]) -> frozenset[str]:
-    """The study drugs a DoseModified entry discontinued."""
-    return frozenset(e.data["drug"] for e in dose_changes
-                     if e.type == "DoseModified" and e.data["action"] == "discontinued")
+def discontinued_drugs(entries: Iterable[RecordedEntry]) -> frozenset[str]:
+    """The study drugs a DoseModified entry among `entries` discontinued."""
+    return frozenset(payload.drug for e in entries
+                     if isinstance(payload := e.payload, DoseModifiedData)
+                     and payload.action == "discontinued")
 
 
 def status_from(*, died: bool, withdrawn: bool, discontinued: frozenset[str],

@@ -15,9 +15,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from domain.entries import Entry, ParticipantHistory
+from domain.events import (
+    AdverseEventReportedData,
+    AdverseEventResolvedData,
+    AdverseEventUpdatedData,
+    DoseAdministeredData,
+    DoseModifiedData,
+    ParticipantEnrolledData,
+    TumorAssessedData,
+)
 from domain.protocol import (
     AFP_PLAUSIBLE_MAX_NG_ML,
     APATINIB,
@@ -31,6 +39,7 @@ from domain.protocol import (
     TARGET_JUMP_MIN_MM,
     TARGET_JUMP_RATIO,
 )
+from domain.response.reads import TargetLesion
 
 
 @dataclass(frozen=True)
@@ -67,11 +76,11 @@ class EditCheck:
         return f"{self.message}: {finding.detail} [{self.id}]"
 
 
-def _targets(entry: Entry) -> Iterator[tuple[str, int, dict[str, Any]]]:
+def _targets(entry: Entry) -> Iterator[tuple[str, int, TargetLesion]]:
     """(criterion, index, target lesion) of every measured target of a scan."""
-    for criterion, read in sorted((entry.data.get("reads") or {}).items()):
-        for index, lesion in enumerate(read.get("targets") or []):
-            if isinstance(lesion.get("diameter_mm"), int | float) and not lesion.get("too_small"):
+    for criterion, read in sorted(entry.payload_as(TumorAssessedData).reads.items()):
+        for index, lesion in enumerate(read.targets):
+            if lesion.diameter_mm is not None and not lesion.too_small:
                 yield criterion, index, lesion
 
 
@@ -81,9 +90,9 @@ def _diameter_path(criterion: str, index: int) -> str:
 
 def _implausible_diameter(_: ParticipantHistory, entry: Entry) -> Finding | None:
     for criterion, index, lesion in _targets(entry):
-        if lesion["diameter_mm"] > MAX_PLAUSIBLE_TARGET_DIAMETER_MM:
+        if lesion.diameter_mm is not None and lesion.diameter_mm > MAX_PLAUSIBLE_TARGET_DIAMETER_MM:
             return Finding(_diameter_path(criterion, index),
-                           f"{lesion['lesion_id']} ({criterion}) {lesion['diameter_mm']:g} mm "
+                           f"{lesion.lesion_id} ({criterion}) {lesion.diameter_mm:g} mm "
                            f"is above {MAX_PLAUSIBLE_TARGET_DIAMETER_MM} mm")
     return None
 
@@ -98,35 +107,36 @@ def _diameter_jump(participant: ParticipantHistory, entry: Entry) -> Finding | N
     previous = _previous_scan(participant, entry)
     if previous is None:
         return None
-    before = {(criterion, lesion["lesion_id"]): lesion["diameter_mm"]
+    before = {(criterion, lesion.lesion_id): lesion.diameter_mm
               for criterion, _, lesion in _targets(previous)}
     for criterion, index, lesion in _targets(entry):
-        old, new = before.get((criterion, lesion["lesion_id"])), lesion["diameter_mm"]
-        if old is None or abs(new - old) < TARGET_JUMP_MIN_MM:
+        old, new = before.get((criterion, lesion.lesion_id)), lesion.diameter_mm
+        if old is None or new is None or abs(new - old) < TARGET_JUMP_MIN_MM:
             continue
         if new >= old * TARGET_JUMP_RATIO or new * TARGET_JUMP_RATIO <= old:
             return Finding(_diameter_path(criterion, index),
-                           f"{lesion['lesion_id']} ({criterion}) {new:g} mm against {old:g} mm "
+                           f"{lesion.lesion_id} ({criterion}) {new:g} mm against {old:g} mm "
                            f"on {previous.occurred_on}")
     return None
 
 
 def _one_criterion(_: ParticipantHistory, entry: Entry) -> Finding | None:
-    missing = [c for c in CRITERIA if c not in (entry.data.get("reads") or {})]
+    reads = entry.payload_as(TumorAssessedData).reads
+    missing = [c for c in CRITERIA if c not in reads]
     if not missing:
         return None
     return Finding("reads", f"no {' and no '.join(missing)} read")
 
 
 def _implausible_afp(_: ParticipantHistory, entry: Entry) -> Finding | None:
-    afp = entry.data.get("afp_ng_ml")
-    if isinstance(afp, int | float) and afp > AFP_PLAUSIBLE_MAX_NG_ML:
+    afp = entry.payload_as(ParticipantEnrolledData).afp_ng_ml
+    if afp > AFP_PLAUSIBLE_MAX_NG_ML:
         return Finding("afp_ng_ml", f"{afp:g} ng/mL is above {AFP_PLAUSIBLE_MAX_NG_ML:,} ng/mL")
     return None
 
 
 def _id_not_of_site(participant: ParticipantHistory, entry: Entry) -> Finding | None:
-    site = str(entry.data.get("site_id") or "")
+    site = entry.payload_as(ParticipantEnrolledData).site_id
     id_site = re.match(PARTICIPANT_ID_PATTERN, participant.id)
     site_number = re.fullmatch(r"S(\d+)", site)
     if id_site is None or site_number is None:
@@ -138,10 +148,12 @@ def _id_not_of_site(participant: ParticipantHistory, entry: Entry) -> Finding | 
 
 
 def _fatal(entry: Entry) -> Finding | None:
-    if entry.type == "AdverseEventResolved" and entry.data.get("outcome") == "fatal":
-        return Finding("outcome", f"adverse event {entry.data.get('ae_id')} resolved as fatal")
-    if entry.type != "AdverseEventResolved" and entry.data.get("grade") == 5:
-        return Finding("grade", f"adverse event {entry.data.get('ae_id')} is grade 5")
+    payload = entry.payload
+    if isinstance(payload, AdverseEventResolvedData) and payload.outcome == "fatal":
+        return Finding("outcome", f"adverse event {payload.ae_id} resolved as fatal")
+    if isinstance(payload, AdverseEventReportedData | AdverseEventUpdatedData) \
+            and payload.grade == 5:
+        return Finding("grade", f"adverse event {payload.ae_id} is grade 5")
     return None
 
 
@@ -153,38 +165,42 @@ def _grade5_without_death(participant: ParticipantHistory, entry: Entry) -> Find
 
 
 def _severe_not_serious(participant: ParticipantHistory, entry: Entry) -> Finding | None:
-    grade, serious = entry.data.get("grade"), entry.data.get("serious")
-    if entry.type == "AdverseEventUpdated" and serious is None:
-        reported = [e for e in participant.entries_of("AdverseEventReported")
-                    if e.data.get("ae_id") == entry.data.get("ae_id")]
-        serious = reported[0].data.get("serious") if reported else None
-    if isinstance(grade, int) and grade >= SEVERE_AE_SERIOUS_GRADE and serious is False:
-        return Finding("serious", f"adverse event {entry.data.get('ae_id')} is grade {grade} "
+    payload = entry.payload
+    if not isinstance(payload, AdverseEventReportedData | AdverseEventUpdatedData):
+        return None
+    grade, serious = payload.grade, payload.serious
+    if isinstance(payload, AdverseEventUpdatedData) and serious is None:
+        reported = [reported for e in participant.entries_of("AdverseEventReported")
+                    if (reported := e.payload_as(AdverseEventReportedData)).ae_id
+                    == payload.ae_id]
+        serious = reported[0].serious if reported else None
+    if grade is not None and grade >= SEVERE_AE_SERIOUS_GRADE and serious is False:
+        return Finding("serious", f"adverse event {payload.ae_id} is grade {grade} "
                                   "but recorded as not serious")
     return None
 
 
 def _dose_while_stopped(participant: ParticipantHistory, entry: Entry) -> Finding | None:
-    drug = entry.data.get("drug")
-    changes = sorted((e for e in participant.entries_of("DoseModified")
-                      if e.data.get("drug") == drug and e.occurred_on < entry.occurred_on),
-                     key=lambda e: (e.occurred_on, e.version))
-    if not changes or changes[-1].data.get("action") not in ("interrupted", "discontinued"):
+    drug = entry.payload_as(DoseAdministeredData).drug
+    changes = sorted(((e.occurred_on, e.version, change)
+                      for e in participant.entries_of("DoseModified")
+                      if (change := e.payload_as(DoseModifiedData)).drug == drug
+                      and e.occurred_on < entry.occurred_on),
+                     key=lambda found: found[:2])
+    if not changes or changes[-1][2].action not in ("interrupted", "discontinued"):
         return None
-    last = changes[-1]
+    since, _, last = changes[-1]
     return Finding("drug", f"{drug} dosed on {entry.occurred_on} while "
-                           f"{last.data.get('action')} since {last.occurred_on}")
+                           f"{last.action} since {since}")
 
 
 def _off_protocol_dose(_: ParticipantHistory, entry: Entry) -> Finding | None:
-    drug, dose = entry.data.get("drug"), entry.data.get("dose_mg")
-    if not isinstance(dose, int | float):
-        return None
-    if drug == CAMRELIZUMAB and dose != CAMRELIZUMAB_DOSE_MG:
-        return Finding("dose_mg", f"camrelizumab {dose:g} mg, not the {CAMRELIZUMAB_DOSE_MG} mg "
-                                  "flat dose")
-    if drug == APATINIB and dose > APATINIB_START_DOSE_MG:
-        return Finding("dose_mg", f"apatinib {dose:g} mg a day, above the "
+    dose = entry.payload_as(DoseAdministeredData)
+    if dose.drug == CAMRELIZUMAB and dose.dose_mg != CAMRELIZUMAB_DOSE_MG:
+        return Finding("dose_mg", f"camrelizumab {dose.dose_mg:g} mg, not the "
+                                  f"{CAMRELIZUMAB_DOSE_MG} mg flat dose")
+    if dose.drug == APATINIB and dose.dose_mg > APATINIB_START_DOSE_MG:
+        return Finding("dose_mg", f"apatinib {dose.dose_mg:g} mg a day, above the "
                                   f"{APATINIB_START_DOSE_MG} mg starting dose")
     return None
 

@@ -8,12 +8,23 @@ view here, below both, keeps the aggregate's module above the rules it calls.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from domain.events import Payload
+from domain.events import Payload, stored_payload
+
+P = TypeVar("P", bound=Payload)
+
+
+def narrowed(payload: Payload, model: type[P], event_type: str, event_id: str) -> P:
+    """`payload` as `model`, which a rule reading one entry type expects it to be."""
+    if not isinstance(payload, model):
+        raise TypeError(f"{event_type} entry {event_id} holds {type(payload).__name__}, "
+                        f"not {model.__name__}")
+    return payload
 
 
 @dataclass
@@ -31,6 +42,22 @@ class Entry:
     corrected_by: list[str] = field(default_factory=list)
     voided_by: str | None = None
 
+    @property
+    def payload(self) -> Payload:
+        """`data` as its type's payload model, built once and kept for as long as the entry
+        holds that data (a correction replaces `data`, so the payload is rebuilt): the rules
+        read fields by name and type, never by dictionary key."""
+        kept: tuple[object, Payload] | None = self.__dict__.get("_payload")
+        if kept is not None and kept[0] is self.data:
+            return kept[1]
+        payload = stored_payload(self.type, self.data)
+        self.__dict__["_payload"] = (self.data, payload)
+        return payload
+
+    def payload_as(self, model: builtins.type[P]) -> P:
+        """The payload, which must be of `model` (a rule reading one entry type)."""
+        return narrowed(self.payload, model, self.type, self.event_id)
+
 
 @dataclass(frozen=True)
 class NewEntry:
@@ -47,6 +74,10 @@ class NewEntry:
     provenance: dict[str, Any] | None = None
     """An imported entry's original audit record (services/exports/odm_import.py)."""
 
+    def payload_as(self, model: builtins.type[P]) -> P:
+        """The validated payload, which must be of `model`."""
+        return narrowed(self.data, model, self.type, self.event_id)
+
     def event_fields(self, site_id: str | None) -> dict[str, Any]:
         """The event's fields; `provenance` only when the entry has one, so an entry made
         here is stored exactly as before."""
@@ -62,6 +93,22 @@ class NewEntry:
             "client_request_id": self.client_request_id,
             **extra,
         }
+
+
+class RecordedEntry(Protocol):
+    """What a derivation reads of one recorded entry (an `Entry`, or a projection's copy)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def occurred_on(self) -> date: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def payload(self) -> Payload: ...
 
 
 class ParticipantHistory(Protocol):

@@ -6,9 +6,22 @@ Each entry names the payload model, its schema version and whether it is a clini
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
+from types import NoneType, UnionType
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    Self,
+    TypeAlias,
+    Union,
+    get_args,
+    get_origin,
+)
 
 from pydantic import (
     BaseModel,
@@ -22,7 +35,7 @@ from pydantic import (
 
 from domain.errors import FieldProblem
 from domain.protocol import DOSE_RANGE_MG, STUDY_START, Criterion
-from domain.response.reads import Read
+from domain.response.reads import Read, stored_read
 from domain.text import FREE_TEXT, TEXT
 from domain.values import (
     STRICT_LITERAL,
@@ -74,10 +87,42 @@ def _dose_in_range(value: float | None, info: ValidationInfo) -> float | None:
     return value
 
 
+def _is_date(annotation: Any) -> bool:
+    """`date`, a checked date (`Annotated[date, ...]`) or either `| None`."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_date(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        others = [arg for arg in get_args(annotation) if arg is not NoneType]
+        return len(others) == 1 and _is_date(others[0])
+    return annotation is date
+
+
 class Payload(BaseModel):
     """Strict: an unknown field is an error, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    _dates: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._dates = frozenset(name for name, info in cls.model_fields.items()
+                               if _is_date(info.annotation))
+
+    @classmethod
+    def stored(cls, data: Mapping[str, Any]) -> Self:
+        """The payload as recorded in the log, typed for the rules that read it but rebuilt
+        without today's input checks: it was checked when it was entered, under the rules of
+        that release, and a stricter release must never make an older event unreadable."""
+        return cls.model_construct(**{name: cls._stored_value(name, value)
+                                      for name, value in data.items()})
+
+    @classmethod
+    def _stored_value(cls, name: str, value: Any) -> Any:
+        if name in cls._dates and isinstance(value, str):
+            return date.fromisoformat(value)
+        return value
 
     def date_problems(self, occurred_on: date) -> list[FieldProblem]:
         """What is wrong with this payload's own dates, given the entry's clinical date
@@ -169,9 +214,20 @@ class TumorAssessedData(Payload):
     reader: ShortText
     reads: dict[Criterion, Read] = Field(min_length=1)
 
+    @classmethod
+    def _stored_value(cls, name: str, value: Any) -> Any:
+        if name == "reads":
+            return {criterion: stored_read(raw) for criterion, raw in value.items()}
+        return super()._stored_value(name, value)
 
-class AdverseEventReportedData(Payload):
+
+class AdverseEventPayload(Payload):
+    """What every entry about one adverse event names first: its id."""
+
     ae_id: AeId
+
+
+class AdverseEventReportedData(AdverseEventPayload):
     term: ShortText
     grade: Count = Field(ge=1, le=5)
     serious: Flag
@@ -179,8 +235,7 @@ class AdverseEventReportedData(Payload):
     immune_related: Flag = False
 
 
-class AdverseEventUpdatedData(Payload):
-    ae_id: AeId
+class AdverseEventUpdatedData(AdverseEventPayload):
     grade: Count | None = Field(default=None, ge=1, le=5)
     serious: Flag | None = None
     related_to: Annotated[list[Attribution], UNIQUE] | None = Field(default=None, max_length=3)
@@ -192,8 +247,7 @@ class AdverseEventUpdatedData(Payload):
         return self
 
 
-class AdverseEventResolvedData(Payload):
-    ae_id: AeId
+class AdverseEventResolvedData(AdverseEventPayload):
     outcome: Literal["recovered", "recovered_with_sequelae", "not_recovered", "fatal"]
 
 
@@ -281,3 +335,8 @@ CATALOGUE: dict[str, EventSpec] = {
 
 ADMINISTRATIVE_TYPES = frozenset(name for name, spec in CATALOGUE.items() if not spec.clinical)
 AE_FOLLOW_UP_TYPES = frozenset({"AdverseEventUpdated", "AdverseEventResolved"})
+
+
+def stored_payload(event_type: str, data: Mapping[str, Any]) -> Payload:
+    """A recorded entry's data as its type's payload model (`Payload.stored`)."""
+    return CATALOGUE[event_type].payload.stored(data)

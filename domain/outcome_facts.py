@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from domain.adverse_events import adverse_event_records
+from domain.adverse_events import records_of
 from domain.analysis.endpoints import ParticipantSummary
 from domain.analysis.safety import AdverseEventRecord
 from domain.analysis.time_to_event import (
@@ -30,9 +30,10 @@ from domain.analysis.time_to_event import (
     progression_free_survival,
 )
 from domain.casebook import TREATMENT_TYPES, discontinued_drugs, status_from
-from domain.events import ADMINISTRATIVE_TYPES
+from domain.entries import Entry
+from domain.events import ADMINISTRATIVE_TYPES, Payload, TumorAssessedData, stored_payload
 from domain.participant import RECORD_KEEPING_TYPES, Participant
-from domain.participant_outcome import Scan, baseline_scan, entry_read, scans
+from domain.participant_outcome import Scan, baseline_scan, scans
 from domain.protocol import CRITERIA, Criterion
 from domain.response import Response, best_overall_response, evaluate, has_measurable_disease
 from domain.response.timepoint import Evaluation, assess_next, evaluation
@@ -86,6 +87,14 @@ class AdverseEventFact:
     on: date
     version: int
     data: dict[str, Any]
+
+    @property
+    def occurred_on(self) -> date:
+        return self.on
+
+    @property
+    def payload(self) -> Payload:
+        return stored_payload(self.type, self.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +200,11 @@ def next_facts(previous: OutcomeFacts, participant: Participant, event_type: str
     discontinued = previous.discontinued | discontinued_drugs((entry,))
     criteria = previous.criteria
     if start != previous.treatment_start_on or (kind == "TumorAssessed"
-                                                and entry.data["baseline"]):
+                                                and entry.payload_as(TumorAssessedData).baseline):
         criteria = {c: _criterion_facts(participant, c, start) for c in CRITERIA}
     elif kind == "TumorAssessed":
-        criteria = {c: _with_read(participant, c, start, found, entry)
-                    if c in entry.data["reads"] else found
+        reads = entry.payload_as(TumorAssessedData).reads
+        criteria = {c: _with_read(participant, c, start, found, entry) if c in reads else found
                     for c, found in previous.criteria.items()}
     return replace(previous, site_id=participant.site_id, treatment_start_on=start,
                    died_on=died, last_known_alive_on=alive, therapy_dates=therapy,
@@ -228,7 +237,7 @@ def settled_summaries(facts: OutcomeFacts, previous: OutcomeFacts | None = None,
 
 
 def _with_read(participant: Participant, criterion: Criterion, start: date | None,
-               before: CriterionFacts, entry: Any) -> CriterionFacts:
+               before: CriterionFacts, entry: Entry) -> CriterionFacts:
     """The criterion's facts after one more follow-up read (`entry`, not a baseline), from
     those before it: unchanged when it cannot count (not treated, no baseline, dated on or
     before the baseline), one more response when it is dated after every follow-up and
@@ -241,7 +250,7 @@ def _with_read(participant: Participant, criterion: Criterion, start: date | Non
     if entry.occurred_on <= baseline.on:
         return before
     after = assess_next(criterion, baseline.read, before.evaluation, entry.occurred_on,
-                        entry_read(entry, criterion))
+                        entry.payload_as(TumorAssessedData).reads[criterion])
     if after is None:
         return _criterion_facts(participant, criterion, start)
     point = after.points[-1]
@@ -313,23 +322,5 @@ def summary_at(facts: OutcomeFacts, criterion: Criterion, cutoff: date) -> Parti
 
 def adverse_events_at(facts: OutcomeFacts, cutoff: date) -> list[AdverseEventRecord]:
     """`adverse_event_records(participant, cutoff)`, from the facts."""
-    return adverse_event_records(_AdverseEventHistory(facts), cutoff)  # type: ignore[arg-type]
+    return records_of(facts.participant_id, facts.adverse_events, cutoff)
 
-
-class _AdverseEventHistory:
-    """The part of a participant the AE fold reads."""
-
-    def __init__(self, facts: OutcomeFacts) -> None:
-        self.id = facts.participant_id
-        self._entries = facts.adverse_events
-
-    def effective_entries(self) -> list[Any]:
-        return [_Entry(f.type, f.on, f.version, f.data) for f in self._entries]
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    type: str
-    occurred_on: date
-    version: int
-    data: dict[str, Any]

@@ -18,7 +18,13 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate
 from domain import rules
 from domain.entries import Entry, NewEntry
 from domain.errors import RuleViolation
-from domain.events import ADMINISTRATIVE_TYPES, CATALOGUE
+from domain.events import (
+    ADMINISTRATIVE_TYPES,
+    CATALOGUE,
+    EntryCorrectedData,
+    EntryVoidedData,
+    ParticipantEnrolledData,
+)
 from domain.ledger_event import Author, LedgerEvent
 from domain.locks import DataLock
 from domain.signature import Signature
@@ -173,7 +179,7 @@ class Participant(BaseAggregate[str]):
     def enroll(cls, participant_id: str, entry: NewEntry, *, today: date) -> Participant:
         """Start a participant's stream with their enrollment."""
         rules.check_enrollment(entry, today=today)
-        site_id = str(entry.data.model_dump()["site_id"])
+        site_id = entry.payload_as(ParticipantEnrolledData).site_id
         return cls._create(
             cls.ParticipantEnrolled, id=participant_id, **entry.event_fields(site_id)
         )
@@ -245,11 +251,11 @@ class Participant(BaseAggregate[str]):
         `site_id`, or None when it leaves the site alone."""
         if entry.type != "EntryCorrected":
             return None
-        data = entry.data.model_dump()
-        target = self.entries.get(str(data.get("corrects") or ""))
+        correction = entry.payload_as(EntryCorrectedData)
+        target = self.entries.get(correction.corrects)
         if target is None or target.type != "ParticipantEnrolled":
             return None
-        new_site = (data.get("data") or {}).get("site_id")
+        new_site = correction.data.get("site_id")
         return str(new_site) if new_site is not None and new_site != self.site_id else None
 
     def check_not_record_keeping_target(self, entry: NewEntry) -> None:
@@ -257,8 +263,10 @@ class Participant(BaseAggregate[str]):
         or who locked); a later entry invalidates a signature, an unlock ends a lock."""
         if entry.type not in ADMINISTRATIVE_TYPES:
             return
-        data = entry.data.model_dump()
-        target = self.entries.get(data.get("corrects") or data.get("voids") or "")
+        payload = entry.data
+        named = (payload.corrects if isinstance(payload, EntryCorrectedData)
+                 else payload.voids if isinstance(payload, EntryVoidedData) else "")
+        target = self.entries.get(named)
         if target is not None and target.type in RECORD_KEEPING_TYPES:
             verb = "corrected" if entry.type == "EntryCorrected" else "voided"
             raise RuleViolation(

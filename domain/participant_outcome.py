@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
+from typing import cast
 
 from domain.analysis.endpoints import BorCategory, ParticipantSummary
 from domain.analysis.time_to_event import (
@@ -22,6 +22,7 @@ from domain.analysis.time_to_event import (
 )
 from domain.casebook import last_known_alive_on, treatment_start_on
 from domain.entries import ParticipantHistory
+from domain.events import TumorAssessedData
 from domain.protocol import CRITERIA, Criterion
 from domain.response import (
     BestOverallResponse,
@@ -34,7 +35,6 @@ from domain.response import (
     followup_problems,
     has_measurable_disease,
 )
-from domain.response.reads import stored_read
 
 NO_CUTOFF = date.max
 """All data, as the casebook shows it: nothing is after this cutoff."""
@@ -93,26 +93,11 @@ class ParticipantOutcome:
 def scans(participant: ParticipantHistory, criterion: Criterion) -> list[Scan]:
     """Every effective read under `criterion`, by date (same date: recording order)."""
     found = [
-        Scan(e.event_id, e.version, e.occurred_on, bool(e.data["baseline"]),
-             entry_read(e, criterion))
+        Scan(e.event_id, e.version, e.occurred_on, scan.baseline, scan.reads[criterion])
         for e in participant.entries_of("TumorAssessed")
-        if criterion in e.data["reads"]
+        if criterion in (scan := e.payload_as(TumorAssessedData)).reads
     ]
     return sorted(found, key=lambda scan: (scan.on, scan.version))
-
-
-def entry_read(entry: Any, criterion: Criterion) -> Read:
-    """The entry's read under `criterion`, rebuilt from its data once and kept on the entry
-    for as long as the entry holds that data (a correction replaces the data, so its reads
-    are rebuilt): the projector derives a participant's responses after every scan."""
-    raw = entry.data["reads"][criterion]
-    kept: dict[Criterion, tuple[object, Read]] = entry.__dict__.setdefault("_reads", {})
-    found = kept.get(criterion)
-    if found is not None and found[0] is raw:
-        return found[1]
-    read = stored_read(raw)
-    kept[criterion] = (raw, read)
-    return read
 
 
 def baseline_scan(
@@ -200,11 +185,11 @@ def read_problems(participant: ParticipantHistory, event_id: str) -> dict[Criter
     """docs/rules.md checks of one TumorAssessed entry: a baseline's target rules, or a
     follow-up naming only targets of the baseline it follows."""
     entry = participant.entries[event_id]
+    scan = entry.payload_as(TumorAssessedData)
     start = treatment_start_on(participant)
     problems: dict[Criterion, list[str]] = {}
-    for criterion, raw in entry.data["reads"].items():
-        read = stored_read(raw)
-        if entry.data["baseline"]:
+    for criterion, read in scan.reads.items():
+        if scan.baseline:
             found = baseline_problems(criterion, read)
         else:
             baseline = baseline_scan(participant, criterion, start)

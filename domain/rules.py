@@ -15,7 +15,20 @@ from pydantic import ValidationError
 
 from domain.entries import Entry, NewEntry, ParticipantHistory
 from domain.errors import FieldProblem, InvalidEntry, RuleViolation
-from domain.events import ADMINISTRATIVE_TYPES, AE_FOLLOW_UP_TYPES, CATALOGUE, Payload
+from domain.events import (
+    ADMINISTRATIVE_TYPES,
+    AE_FOLLOW_UP_TYPES,
+    CATALOGUE,
+    AdverseEventPayload,
+    AdverseEventReportedData,
+    DoseAdministeredData,
+    DoseModifiedData,
+    EntryCorrectedData,
+    EntryVoidedData,
+    ParticipantEnrolledData,
+    Payload,
+    TumorAssessedData,
+)
 from domain.participant_outcome import read_problems
 from domain.protocol import CORRECTION_DATE_TOLERANCE_DAYS, MIN_AGE_YEARS, SCREENING_WINDOW_DAYS
 
@@ -64,23 +77,18 @@ def check_enrollment(entry: NewEntry, *, today: date) -> None:
             f"the first event of a participant must be ParticipantEnrolled, not {entry.type}",
         )
     check_not_in_future(entry, today)
-    data = entry.data.model_dump()
-    _check_enrollment_data(data, entry.occurred_on)
+    _check_enrollment_data(entry.payload_as(ParticipantEnrolledData), entry.occurred_on)
 
 
-def _check_enrollment_data(data: dict[str, object], enrolled_on: date) -> None:
-    consented_on = data["consented_on"]
-    if isinstance(consented_on, str):
-        consented_on = date.fromisoformat(consented_on)
-    assert isinstance(consented_on, date)
+def _check_enrollment_data(data: ParticipantEnrolledData, enrolled_on: date) -> None:
+    consented_on = data.consented_on
     if consented_on > enrolled_on:
         raise RuleViolation(
             "consent_before_enrollment",
             f"consent ({consented_on}) must be on or before enrollment ({enrolled_on})",
             [FieldProblem("data.consented_on", "after the enrollment date")],
         )
-    birth_year = data["birth_year"]
-    assert isinstance(birth_year, int)
+    birth_year = data.birth_year
     if enrolled_on.year - birth_year < MIN_AGE_YEARS:
         raise RuleViolation(
             "adult_at_enrollment",
@@ -120,7 +128,7 @@ def _check_tumor_assessment(trial: ParticipantHistory, entry: NewEntry) -> None:
     if entry.type == "TumorAssessed":
         event_id, where = entry.event_id, "data.reads"
     elif entry.type == "EntryCorrected":
-        event_id, where = entry.data.model_dump()["corrects"], "data.data.reads"
+        event_id, where = entry.payload_as(EntryCorrectedData).corrects, "data.data.reads"
         if trial.entries[event_id].type != "TumorAssessed":
             return
     else:
@@ -158,18 +166,18 @@ def _target(participant: ParticipantHistory, event_id: str, verb: str, field: st
 
 def _check_correction_target(participant: ParticipantHistory, entry: NewEntry, today: date
                              ) -> None:
-    fields = entry.data.model_dump()
-    target = _target(participant, fields["corrects"], "correct", "corrects")
+    correction = entry.payload_as(EntryCorrectedData)
+    target = _target(participant, correction.corrects, "correct", "corrects")
     schema = CATALOGUE[target.type].payload
     try:
-        corrected = schema.model_validate(fields["data"])
+        corrected = schema.model_validate(correction.data)
     except ValidationError as error:
         raise InvalidEntry(
             f"the corrected data does not fit a {target.type}: "
             + "; ".join(f"{p.loc}: {p.msg}" for p in problems_from(error, "data.data")),
             problems_from(error, "data.data"),
         ) from None
-    new_date: date | None = fields.get("occurred_on")
+    new_date = correction.occurred_on
     if new_date is None:
         _check_correction_date_is_clear(entry, target, today)
     elif new_date > today:
@@ -198,7 +206,7 @@ def _check_correction_date_is_clear(entry: NewEntry, target: Entry, today: date)
 
 
 def _check_void_target(participant: ParticipantHistory, entry: NewEntry) -> None:
-    voids = entry.data.model_dump()["voids"]
+    voids = entry.payload_as(EntryVoidedData).voids
     target = _target(participant, voids, "void", "voids")
     if target.type == "ParticipantEnrolled":
         raise RuleViolation(
@@ -207,10 +215,10 @@ def _check_void_target(participant: ParticipantHistory, entry: NewEntry) -> None
             [FieldProblem("data.voids", "names the enrollment")],
         )
     if target.type == "AdverseEventReported":
-        ae_id = target.data["ae_id"]
+        ae_id = target.payload_as(AdverseEventPayload).ae_id
         follow_ups = [
             e.event_id for e in participant.entries_of(*AE_FOLLOW_UP_TYPES)
-            if e.data["ae_id"] == ae_id
+            if e.payload_as(AdverseEventPayload).ae_id == ae_id
         ]
         if follow_ups:
             raise RuleViolation(
@@ -224,7 +232,7 @@ def _check_void_target(participant: ParticipantHistory, entry: NewEntry) -> None
 def check_history(participant: ParticipantHistory) -> None:
     """The invariants of a whole effective history (docs/rules.md, docs/api.md sequencing)."""
     enrollment = participant.enrollment
-    _check_enrollment_data(enrollment.data, enrollment.occurred_on)
+    _check_enrollment_data(enrollment.payload_as(ParticipantEnrolledData), enrollment.occurred_on)
     entries = participant.effective_entries()
     for entry in entries:
         if entry.occurred_on < enrollment.occurred_on:
@@ -237,7 +245,8 @@ def check_history(participant: ParticipantHistory) -> None:
 def _check_screening(entry: Entry, enrolled_on: date) -> None:
     """Only a baseline scan may precede enrolment, and only within the screening window."""
     earliest = enrolled_on - timedelta(days=SCREENING_WINDOW_DAYS)
-    if entry.type == "TumorAssessed" and entry.data.get("baseline") is True:
+    payload = entry.payload
+    if isinstance(payload, TumorAssessedData) and payload.baseline:
         if entry.occurred_on >= earliest:
             return
         raise RuleViolation(
@@ -266,8 +275,9 @@ def _check_death(participant: ParticipantHistory, entries: list[Entry]) -> None:
         return
     died_on = deaths[0].occurred_on
     for entry in entries:
-        end_on = entry.data.get("end_on") if entry.type == "DoseAdministered" else None
-        last = max(entry.occurred_on, date.fromisoformat(end_on) if end_on else entry.occurred_on)
+        payload = entry.payload
+        end_on = payload.end_on if isinstance(payload, DoseAdministeredData) else None
+        last = max(entry.occurred_on, end_on or entry.occurred_on)
         if last > died_on:
             raise RuleViolation(
                 "not_after_death",
@@ -298,9 +308,10 @@ def _check_adverse_events(entries: list[Entry]) -> None:
     reported: dict[str, Entry] = {}
     resolved: dict[str, Entry] = {}
     for entry in entries:
-        named_ae: str | None = entry.data.get("adverse_event_id")
-        if entry.type == "AdverseEventReported":
-            ae_id: str = entry.data["ae_id"]
+        payload = entry.payload
+        named_ae = payload.adverse_event_id if isinstance(payload, DoseModifiedData) else None
+        if isinstance(payload, AdverseEventReportedData):
+            ae_id = payload.ae_id
             if ae_id in reported:
                 raise RuleViolation(
                     "unique_ae_id",
@@ -311,7 +322,7 @@ def _check_adverse_events(entries: list[Entry]) -> None:
             reported[ae_id] = entry
         elif entry.type in AE_FOLLOW_UP_TYPES:
             _check_ae_follow_up(entry, reported, resolved)
-        elif entry.type == "DoseModified" and named_ae and named_ae not in reported:
+        elif named_ae and named_ae not in reported:
             raise RuleViolation(
                 "dose_change_names_reported_ae",
                 f"DoseModified names adverse event {named_ae}, which has not been reported",
@@ -321,7 +332,7 @@ def _check_adverse_events(entries: list[Entry]) -> None:
 
 def _check_ae_follow_up(entry: Entry, reported: dict[str, Entry], resolved: dict[str, Entry]
                         ) -> None:
-    ae_id = entry.data["ae_id"]
+    ae_id = entry.payload_as(AdverseEventPayload).ae_id
     if ae_id not in reported:
         raise RuleViolation(
             "ae_follow_up_names_reported_ae",

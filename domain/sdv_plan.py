@@ -16,6 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain.entries import Entry, ParticipantHistory
+from domain.events import (
+    AdverseEventPayload,
+    AdverseEventReportedData,
+    AdverseEventResolvedData,
+    AdverseEventUpdatedData,
+)
 from domain.protocol import SDV_FULL_TYPES, SDV_SAMPLING_PERCENT, SDV_SERIOUS_AE_GRADE
 
 AE_TYPES = frozenset({"AdverseEventReported", "AdverseEventUpdated", "AdverseEventResolved"})
@@ -52,12 +58,15 @@ def serious_adverse_events(entries: Iterable[Entry]) -> frozenset[str]:
     event of theirs."""
     found = set()
     for entry in entries:
-        if entry.type not in AE_TYPES:
+        payload = entry.payload if entry.type in AE_TYPES else None
+        if isinstance(payload, AdverseEventResolvedData):
+            severe = payload.outcome == "fatal"
+        elif isinstance(payload, AdverseEventReportedData | AdverseEventUpdatedData):
+            severe = payload.serious is True or (payload.grade or 0) >= SDV_SERIOUS_AE_GRADE
+        else:
             continue
-        data = entry.data
-        if (data.get("serious") is True or (data.get("grade") or 0) >= SDV_SERIOUS_AE_GRADE
-                or data.get("outcome") == "fatal"):
-            found.add(str(data.get("ae_id")))
+        if severe:
+            found.add(payload.ae_id)
     return frozenset(found)
 
 
@@ -66,7 +75,7 @@ def plan_item(entry: Entry, serious_aes: frozenset[str],
     """Where one effective clinical entry stands in the plan."""
     if entry.type in SDV_FULL_TYPES:
         return PlanItem(True, FULL_REASONS.get(entry.type, "100%"))
-    if entry.type in AE_TYPES and str(entry.data.get("ae_id")) in serious_aes:
+    if entry.type in AE_TYPES and entry.payload_as(AdverseEventPayload).ae_id in serious_aes:
         return PlanItem(True, SERIOUS_REASON)
     if sampled(entry.event_id, percent):
         return PlanItem(True, f"in the {percent}% sample")

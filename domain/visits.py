@@ -17,6 +17,12 @@ from typing import Literal
 
 from domain.casebook import treatment_start_on
 from domain.entries import Entry, ParticipantHistory
+from domain.events import (
+    DoseAdministeredData,
+    DoseModifiedData,
+    ParticipantWithdrewData,
+    TumorAssessedData,
+)
 from domain.participant_outcome import participant_outcome
 from domain.protocol import CRITERIA, STUDY_DRUGS
 from domain.response import Response
@@ -131,10 +137,11 @@ def milestones(participant: ParticipantHistory, on: date) -> Milestones:
     first_dose: dict[str, date] = {}
     stopped: dict[str, date] = {}
     for e in by_date:
-        if e.type == "DoseAdministered":
-            first_dose.setdefault(e.data["drug"], e.occurred_on)
-        elif e.type == "DoseModified" and e.data["action"] == "discontinued":
-            stopped.setdefault(e.data["drug"], e.occurred_on)
+        payload = e.payload
+        if isinstance(payload, DoseAdministeredData):
+            first_dose.setdefault(payload.drug, e.occurred_on)
+        elif isinstance(payload, DoseModifiedData) and payload.action == "discontinued":
+            stopped.setdefault(payload.drug, e.occurred_on)
     withdrew, died, therapy = (first("ParticipantWithdrew"), first("ParticipantDied"),
                                first("AnticancerTherapyStarted"))
     start = treatment_start_on(participant)
@@ -142,7 +149,8 @@ def milestones(participant: ParticipantHistory, on: date) -> Milestones:
         treatment_start_on=start if start is not None and start <= on else None,
         first_dose_on=first_dose, progression_on=_first_pd_on(participant, on),
         withdrew_on=withdrew.occurred_on if withdrew else None,
-        follow_up_allowed=bool(withdrew.data["follow_up_allowed"]) if withdrew else True,
+        follow_up_allowed=(withdrew.payload_as(ParticipantWithdrewData).follow_up_allowed
+                           if withdrew else True),
         died_on=died.occurred_on if died else None, discontinued_on=stopped,
         other_therapy_on=therapy.occurred_on if therapy else None,
         pauses={drug: _pauses(changes, drug) for drug in STUDY_DRUGS},
@@ -154,11 +162,12 @@ def _pauses(changes: Sequence[Entry], drug: str) -> list[tuple[date, date | None
     found: list[tuple[date, date | None]] = []
     since: date | None = None
     for change in changes:
-        if change.data["drug"] != drug:
+        modified = change.payload_as(DoseModifiedData)
+        if modified.drug != drug:
             continue
-        if change.data["action"] == "interrupted" and since is None:
+        if modified.action == "interrupted" and since is None:
             since = change.occurred_on
-        elif change.data["action"] == "resumed" and since is not None:
+        elif modified.action == "resumed" and since is not None:
             found.append((since, change.occurred_on))
             since = None
     return found + ([(since, None)] if since is not None else [])
@@ -167,17 +176,21 @@ def _pauses(changes: Sequence[Entry], drug: str) -> list[tuple[date, date | None
 def _counts_for(activity: Activity, entry: Entry) -> bool:
     if entry.type != activity.entry_type:
         return False
-    if activity.drug is not None and entry.data.get("drug") != activity.drug:
+    payload = entry.payload
+    if activity.drug is not None and not (
+            isinstance(payload, DoseAdministeredData | DoseModifiedData)
+            and payload.drug == activity.drug):
         return False
-    return not (activity.follow_ups_only and entry.data.get("baseline"))
+    return not (activity.follow_ups_only and isinstance(payload, TumorAssessedData)
+                and payload.baseline)
 
 
 def _match(activity: Activity, candidates: Sequence[Entry], used: set[str], target: date,
            opens: date, closes: date, on: date) -> Match | None:
     if activity.covers:  # a dosing period (cut at `on`) overlapping the window
         for entry in candidates:
-            end = min(date.fromisoformat(entry.data["end_on"]) if entry.data.get("end_on")
-                      else entry.occurred_on, on)
+            dose = entry.payload_as(DoseAdministeredData)
+            end = min(dose.end_on or entry.occurred_on, on)
             if entry.occurred_on <= closes and end >= opens:
                 return Match(entry.event_id, entry.occurred_on, True)
         return None

@@ -5,8 +5,8 @@ every version both ways and compare), so the encoding is explicit and complete: 
 bookkeeping (id, version, created/modified times), every entry field by field (its clinical
 date as an ISO date), the signatures, the lock, the site and the transfer flag; nothing else.
 An attribute the encoder does not know refuses the snapshot rather than dropping it, and
-nothing cached on an entry (e.g. parsed reads, `domain.participant_outcome.entry_read`) is
-ever written: only the dataclass fields are. JSON, deflated: about a sixth of the size; inflating
+nothing cached on an entry (its typed payload, `domain.entries.Entry.payload`) is ever
+written: only the dataclass fields are. JSON, deflated: about a sixth of the size; inflating
 costs less than reading the pages it saves.
 
 `FINGERPRINT` names the code that made a snapshot: a digest of every domain module (how events
