@@ -123,14 +123,15 @@ def test_a_save_of_many_events_leaves_what_one_event_saves_would(ledger: TrialLe
         assert len(keys) == len(set(keys)) > 1
 
 
-def test_a_snapshot_never_holds_a_parsed_read(ledger: TrialLedger, engine: sa.Engine) -> None:
+def test_a_snapshot_never_holds_a_parsed_payload(ledger: TrialLedger, engine: sa.Engine
+                                                 ) -> None:
     eventful(ledger)
     live = ledger.participant(PID)
-    casebook(live)  # parses every read and keeps it on its entry
-    assert any("_reads" in entry.__dict__ for entry in live.entries.values())
+    casebook(live)  # reads every entry's typed payload and keeps it on its entry
+    assert any("_payload" in entry.__dict__ for entry in live.entries.values())
     assert decode_participant(encode_participant(live)) == live
     for row in snapshot_rows(engine, PID):
-        assert b"_reads" not in inflate(row.payload)
+        assert b"_payload" not in inflate(row.payload)
 
 
 # -- what a DBA may do to a snapshot, and what a read then shows ---------------------------
