@@ -9,12 +9,18 @@ participant's effective entries (the projector calls it when an event is project
 `summary_at` is the small fold that gives exactly what `participant_outcome(p, D).summary(c)`
 gives, for any D, without the reads, the measurements or the response rules.
 
+The facts also keep what the waterfall and swimmer plots draw at D (services/plot_data.py):
+each read's target sum and the baseline sum, and the dates treatment ended (withdrawal, each
+study drug's discontinuation). Facts read back from a document stored before these were kept
+are `legacy`: the plots cannot be drawn from them, the endpoints can.
+
 Past every dated entry (`settled_from`) nothing depends on D any more: the summary there is
 derived once and stored beside the facts, so a read at such a cutoff only decodes it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -31,10 +37,16 @@ from domain.analysis.time_to_event import (
 )
 from domain.casebook import TREATMENT_TYPES, discontinued_drugs, status_from
 from domain.entries import Entry
-from domain.events import ADMINISTRATIVE_TYPES, Payload, TumorAssessedData, stored_payload
+from domain.events import (
+    ADMINISTRATIVE_TYPES,
+    DoseModifiedData,
+    Payload,
+    TumorAssessedData,
+    stored_payload,
+)
 from domain.participant import RECORD_KEEPING_TYPES, Participant
 from domain.participant_outcome import Scan, baseline_scan, scans
-from domain.protocol import CRITERIA, Criterion
+from domain.protocol import CRITERIA, STUDY_DRUGS, Criterion
 from domain.response import Response, best_overall_response, evaluate, has_measurable_disease
 from domain.response.timepoint import Evaluation, assess_next, evaluation
 
@@ -56,6 +68,10 @@ class FollowUp:
 
     on: date
     known: tuple[tuple[date, Response], ...]
+    sum_mm: float | None = None
+    """The target sum at this read (docs/rules.md section 5): None when a baseline target was
+    not assessed or the baseline has none. It does not depend on the cutoff: the baseline is
+    fixed once treatment has started, and the sum is the read's own."""
 
     def at(self, cutoff: date) -> Point:
         overall = self.known[0][1]
@@ -77,6 +93,9 @@ class CriterionFacts:
     baseline: Scan | None = field(default=None, compare=False, repr=False)
     evaluation: Evaluation | None = field(default=None, compare=False, repr=False)
     """How the facts were derived, for assessing one more read (`next_facts`); not stored."""
+    baseline_mm: float | None = None
+    """The baseline target sum; None without a baseline or without a measured target in it
+    (after `evaluation` so that the positional construction above keeps its meaning)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +134,13 @@ class OutcomeFacts:
     withdrawn: bool = False
     discontinued: frozenset[str] = frozenset()
     """The study drugs discontinued (with `withdrawn`, what the participant's status needs)."""
+    withdrew_on: date | None = None
+    """The earliest withdrawal date (`withdrawn` says only whether there is one)."""
+    discontinued_on: tuple[tuple[str, date], ...] = ()
+    """Per drug discontinued, its earliest discontinuation date, by drug name."""
+    legacy: bool = False
+    """Read from documents stored before the target sums and the dates treatment ended were
+    kept: those are missing here (None, empty), though every other fact is exact."""
 
     @property
     def status(self) -> str:
@@ -130,6 +156,18 @@ class OutcomeFacts:
         start = self.treatment_start_on
         return start if start is not None and start <= cutoff else None
 
+    def off_treatment_by(self, cutoff: date) -> date | None:
+        """The day treatment ended, if on or before the cutoff: the first of the withdrawal,
+        the off-protocol therapy and the day the last study drug still given was
+        discontinued, the events `status` counts as off treatment (death apart)."""
+        stopped = dict(self.discontinued_on)
+        ends = [d for d in (self.withdrew_on, self.therapy_dates[0] if self.therapy_dates
+                            else None) if d is not None]
+        if all(drug in stopped for drug in STUDY_DRUGS):
+            ends.append(max(stopped[drug] for drug in STUDY_DRUGS))
+        first = min(ends, default=None)
+        return first if first is not None and first <= cutoff else None
+
 
 def outcome_facts(participant: Participant) -> OutcomeFacts:
     """Everything `summary_at` and `adverse_events_at` need, from all of the participant's
@@ -138,12 +176,15 @@ def outcome_facts(participant: Participant) -> OutcomeFacts:
     starts, therapy, events = [], [], []
     alive: date | None = None
     died: date | None = None
+    withdrew: date | None = None
     for entry in effective:
         kind, on = entry.type, entry.occurred_on
         if kind == "ParticipantDied":
             died = on if died is None else died
         elif alive is None or on > alive:
             alive = on
+        if kind == "ParticipantWithdrew":
+            withdrew = _earlier(withdrew, on)
         if kind in TREATMENT_TYPES:
             starts.append(on)
         elif kind == "AnticancerTherapyStarted":
@@ -165,7 +206,27 @@ def outcome_facts(participant: Participant) -> OutcomeFacts:
         settled_from=max(e.occurred_on for e in effective) + timedelta(days=1),
         withdrawn=any(e.type == "ParticipantWithdrew" for e in effective),
         discontinued=discontinued_drugs(effective),
+        withdrew_on=withdrew,
+        discontinued_on=_discontinued_on((), effective),
     )
+
+
+def _earlier(known: date | None, on: date) -> date:
+    return on if known is None or on < known else known
+
+
+def _discontinued_on(known: tuple[tuple[str, date], ...], entries: Iterable[Entry]
+                     ) -> tuple[tuple[str, date], ...]:
+    """`known` (drug, earliest discontinuation) pairs with the discontinuations among
+    `entries`, by drug name."""
+    found = dict(known)
+    for entry in entries:
+        if entry.type != "DoseModified":
+            continue
+        payload = entry.payload
+        if isinstance(payload, DoseModifiedData) and payload.action == "discontinued":
+            found[payload.drug] = _earlier(found.get(payload.drug), entry.occurred_on)
+    return tuple(sorted(found.items()))
 
 
 def next_facts(previous: OutcomeFacts, participant: Participant, event_type: str,
@@ -197,7 +258,11 @@ def next_facts(previous: OutcomeFacts, participant: Participant, event_type: str
     elif kind in AE_TYPES:
         events = (*events, AdverseEventFact(kind, on, entry.version, dict(entry.data)))
     withdrawn = previous.withdrawn or kind == "ParticipantWithdrew"
+    withdrew = previous.withdrew_on
+    if kind == "ParticipantWithdrew":
+        withdrew = _earlier(withdrew, on)
     discontinued = previous.discontinued | discontinued_drugs((entry,))
+    discontinued_on = _discontinued_on(previous.discontinued_on, (entry,))
     criteria = previous.criteria
     if start != previous.treatment_start_on or (kind == "TumorAssessed"
                                                 and entry.payload_as(TumorAssessedData).baseline):
@@ -209,7 +274,8 @@ def next_facts(previous: OutcomeFacts, participant: Participant, event_type: str
     return replace(previous, site_id=participant.site_id, treatment_start_on=start,
                    died_on=died, last_known_alive_on=alive, therapy_dates=therapy,
                    criteria=criteria, adverse_events=events, withdrawn=withdrawn,
-                   discontinued=discontinued,
+                   discontinued=discontinued, withdrew_on=withdrew,
+                   discontinued_on=discontinued_on,
                    settled_from=max(previous.settled_from, on + timedelta(days=1)))
 
 
@@ -255,8 +321,9 @@ def _with_read(participant: Participant, criterion: Criterion, start: date | Non
         return _criterion_facts(participant, criterion, start)
     point = after.points[-1]
     return CriterionFacts(before.evaluable,
-                          (*before.followups, FollowUp(point.on, ((point.on, point.overall),))),
-                          baseline, after)
+                          (*before.followups, FollowUp(point.on, ((point.on, point.overall),),
+                                                       point.sum_mm)),
+                          baseline, after, before.baseline_mm)
 
 
 def _criterion_facts(participant: Participant, criterion: Criterion, start: date | None
@@ -283,9 +350,11 @@ def _criterion_facts(participant: Participant, criterion: Criterion, start: date
         # Whatever the last date knows is what evaluating everything gives.
     return CriterionFacts(
         evaluable=has_measurable_disease(baseline.read),
-        followups=tuple(FollowUp(p.on, tuple(k)) for p, k in zip(points, known, strict=True)),
+        followups=tuple(FollowUp(p.on, tuple(k), p.sum_mm)
+                        for p, k in zip(points, known, strict=True)),
         baseline=baseline,
         evaluation=evaluated,
+        baseline_mm=None if evaluated.baseline_mm is None else float(evaluated.baseline_mm),
     )
 
 

@@ -78,4 +78,5 @@ def carry(before: Carried | None, participant: Participant, event_type: str, eve
 
 def _vital(facts: OutcomeFacts) -> tuple[Any, ...]:
     return (facts.treatment_start_on, facts.died_on, facts.last_known_alive_on,
-            facts.therapy_dates, facts.withdrawn, facts.discontinued)
+            facts.therapy_dates, facts.withdrawn, facts.discontinued, facts.withdrew_on,
+            facts.discontinued_on)
