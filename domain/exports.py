@@ -1,8 +1,9 @@
 """Every file that leaves the ledger, recorded in it: one stream `export:<id>` per export.
 
-An export (ODM, SDTM, ADaM) is recorded after its files are written and before they are
-handed over, with who asked, what it covers (sites, participant, the recorded moment replayed,
-the clinical cutoff) and the SHA-256 and size of each file exactly as handed over. A file
+An export (ODM, SDTM, ADaM, a signed study report) is recorded after its files are written
+and before they are handed over, with who asked, what it covers (sites, participant, the
+recorded moment replayed, the clinical cutoff) and the SHA-256 and size of each file exactly
+as handed over. A file
 given to a sponsor or a regulator can later be traced to this event by its hash, and the event
 is in the hash chain like every other: the file provably came from this ledger, as it stood
 at the recorded moment.
@@ -19,7 +20,7 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate
 from domain.ledger_event import Author, LedgerEvent
 
 EXPORT_STREAM_PREFIX = "export:"
-ExportFormat = Literal["odm", "sdtm", "adam"]
+ExportFormat = Literal["odm", "sdtm", "adam", "study-report"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class ExportRecord(BaseAggregate[str]):
 
     class ExportProduced(Event, CanInitAggregate[str]):
         """`scope`: sites (None: all), participant_id, as_of (None: everything recorded before
-        `produced_at`), cutoff; `files`: name, sha256, size of each file handed over."""
+        `produced_at`), cutoff, and for a study report the `signature` it carries (full_name,
+        username, signed_at, meaning); `files`: name, sha256, size of each file handed over."""
 
         originator_topic: str
         export_format: str

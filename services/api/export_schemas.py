@@ -11,17 +11,30 @@ class ExportedFileOut(BaseModel):
     size: int = Field(description="Size in bytes.")
 
 
+class ReportSignatureOut(BaseModel):
+    """The electronic signature a study report carries (21 CFR 11.50), as recorded."""
+
+    full_name: str = Field(description="The signer's printed name.")
+    username: str
+    signed_at: str = Field(description="Date and time of signing, UTC (RFC 3339).")
+    meaning: str = Field(description="What the signature means, e.g. \"Approved as the "
+                                     "primary analysis\".")
+
+
 class ExportScopeOut(BaseModel):
     sites: list[str] | None = Field(description="The sites covered; null: every site.")
     participant_id: str | None = Field(description="The one participant covered, if any.")
     as_of: str | None = Field(description="The recorded moment replayed; null: everything "
                                           "recorded before the export.")
-    cutoff: str | None = Field(description="The clinical cutoff (SDTM, ADaM).")
+    cutoff: str | None = Field(description="The clinical cutoff (SDTM, ADaM, study report).")
+    signature: ReportSignatureOut | None = Field(
+        default=None, description="A signed study report's signature; absent for the data "
+                                  "files (ODM, SDTM, ADaM).")
 
 
 class ExportOut(BaseModel):
     export_id: str
-    format: str = Field(description="odm, sdtm or adam.")
+    format: str = Field(description="odm, sdtm, adam or study-report.")
     scope: ExportScopeOut
     files: list[ExportedFileOut]
     exported_by: str

@@ -1,10 +1,11 @@
 """Produce an export and record it in the ledger; find a recorded export by a file's hash.
 
 `produce` writes the files of one export into a directory (the writers of
-services/exports/odm.py, sdtm.py and adam.py), hashes each file as written, and records an
-`ExportProduced` event (domain/exports.py) before anything is handed over: a file that leaves
-the ledger is always in it. `find_by_sha256` answers the inspector's question "did this file
-come from this ledger, and as of when?".
+services/exports/odm.py, sdtm.py and adam.py; a study report is rendered and signed by
+services/reports/issue.py, which records it with `record_export`), hashes each file as
+written, and records an `ExportProduced` event (domain/exports.py) before anything is handed
+over: a file that leaves the ledger is always in it. `find_by_sha256` answers the inspector's
+question "did this file come from this ledger, and as of when?".
 """
 
 from __future__ import annotations
@@ -98,10 +99,13 @@ def _write_files(ledger: TrialLedger, engine: Engine, export_format: ExportForma
         from services.exports.sdtm import write_sdtm
 
         return write_sdtm(ledger, directory, scope=scope)
-    from services.exports.adam import write_adam
+    if export_format == "adam":
+        from services.exports.adam import write_adam
 
-    paths: list[Path] = write_adam(ledger, engine, directory, scope=scope)
-    return paths
+        paths: list[Path] = write_adam(ledger, engine, directory, scope=scope)
+        return paths
+    raise ValueError(f"{export_format} is not written from the ledger here: a study report is "
+                     "rendered and signed by services/reports/issue.py")
 
 
 def odm_file_name(scope: ExportScope) -> str:
@@ -112,10 +116,16 @@ def odm_file_name(scope: ExportScope) -> str:
 
 
 def record_export(ledger: TrialLedger, export_format: ExportFormat, scope: ExportScope,
-                  paths: list[Path], by: Author, reason: str | None) -> ExportReceipt:
-    """Hash the files as they are now and record the export; the receipt."""
+                  paths: list[Path], by: Author, reason: str | None, *,
+                  signature: dict[str, str] | None = None) -> ExportReceipt:
+    """Hash the files as they are now and record the export; the receipt. `signature` (a
+    signed study report's signer, time and meaning) is recorded in the scope, with what the
+    signed file covers."""
     files = [file_digest(path) for path in paths]
-    record = ExportRecord.produced(export_format, scope_record(scope), files, by, reason)
+    recorded = scope_record(scope)
+    if signature is not None:
+        recorded["signature"] = dict(signature)
+    record = ExportRecord.produced(export_format, recorded, files, by, reason)
     ledger.save(record)
     chain = ledger.store.chain_for_event(record.id, record.version)
     assert chain is not None, f"no chain row for {record.id}"

@@ -169,7 +169,7 @@ def _visible(actor: Actor, view: dict[str, Any]) -> bool:
     return allowed is None or (sites is not None and set(sites) <= set(allowed))
 
 
-@router.get("", response_model=ExportListOut)
+@router.get("", response_model=ExportListOut, response_model_exclude_unset=True)
 def list_exports(ledger: LedgerDep, actor: ActorDep, as_of: AsOfDep = None,
                  sha256: Sha256Query = None) -> dict[str, Any]:
     """Recorded exports the caller may see, oldest first: who, what, as of when, cutoff and
@@ -181,7 +181,8 @@ def list_exports(ledger: LedgerDep, actor: ActorDep, as_of: AsOfDep = None,
     return {"exports": views, "as_of": as_of}
 
 
-@router.get("/{export_id}", response_model=ExportOut, responses=EXPORT_404)
+@router.get("/{export_id}", response_model=ExportOut, responses=EXPORT_404,
+            response_model_exclude_unset=True)
 def read_export(ledger: LedgerDep, actor: ActorDep,
                 export_id: Annotated[str, PathParam(pattern=r"^[0-9a-f-]{36}$")]) -> dict[str, Any]:
     """One recorded export; 404 if unknown or not the caller's to see."""
