@@ -123,7 +123,27 @@ ENDPOINTS: tuple[Endpoint, ...] = (
       for verb in ("issue", "close", "reopen", "cancel")),
     Endpoint("POST", f"{Q}/answer", "answer_query", site_bound=True),
 )
-ROUTE_ACTIONS = {(e.method, e.path): e.action for e in ENDPOINTS}
+W = "/app/participants/{participant_id}"
+WEB_PAGES: tuple[Endpoint, ...] = (
+    Endpoint("GET", "/app", PUBLIC),
+    Endpoint("GET", "/app/", PUBLIC),
+    Endpoint("GET", "/app/sign-in", PUBLIC),
+    Endpoint("POST", "/app/sign-in", PUBLIC),
+    Endpoint("POST", "/app/sign-out", PUBLIC),
+    Endpoint("GET", "/app/participants", "read_clinical"),
+    Endpoint("GET", W, "read_clinical", site_bound=True),
+    Endpoint("GET", "/app/audit", "read_audit"),
+    Endpoint("GET", "/app/monitoring", "read_clinical"),
+    Endpoint("GET", "/app/endpoints", "read_clinical"),
+    Endpoint("GET", "/app/endpoints/plots/{name}", "read_clinical"),
+    Endpoint("GET", "/app/ledger", "verify_ledger"),
+    Endpoint("GET", "/app/ledger/downloads/{name}", "verify_ledger"),
+    Endpoint("GET", "/app/report", "read_clinical"),
+    Endpoint("POST", "/app/report", "export_data"),
+)
+"""The web app's pages: each under the action of the API route it reads (sign-in and
+sign-out are public, like `POST /api/v1/auth/token`)."""
+ROUTE_ACTIONS = {(e.method, e.path): e.action for e in (*ENDPOINTS, *WEB_PAGES)}
 
 
 class AccessDenied(Exception):
@@ -206,6 +226,20 @@ def render_markdown() -> str:
     ]
     lines += [f"| {e.method} | `{e.path}` | {e.action} | "
               + " | ".join(cell(e, role) for role in ROLES) + " |" for e in ENDPOINTS]
+    lines += [
+        "",
+        "## Web app pages",
+        "",
+        ("The pages under `/app` (docs/web.md) sign in with the same accounts (a session "
+         "cookie instead of a bearer token: without one, a page sends the browser to the "
+         "sign-in form) and follow the same table: each page is under the action of the API "
+         "route it reads."),
+        "",
+        "| method | path | action | " + " | ".join(ROLE_TITLES[r] for r in ROLES) + " |",
+        "|---|---|---|" + "---|" * len(ROLES),
+    ]
+    lines += [f"| {e.method} | `{e.path}` | {e.action} | "
+              + " | ".join(cell(e, role) for role in ROLES) + " |" for e in WEB_PAGES]
     return "\n".join(lines) + "\n"
 
 

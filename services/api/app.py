@@ -38,6 +38,7 @@ from services.api.routes import (
 )
 from services.api.study_schemas import HealthOut
 from services.application import TrialLedger
+from services.web.app import install_web
 
 DESCRIPTION = """Event-sourced, hash-chained audit ledger for the TACE + camrelizumab + apatinib
 trial in advanced hepatocellular carcinoma. Every trial action is posted as an immutable event;
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                    analysis, curves, exports, sdv, audit_review, schedule, queries):
         app.include_router(module.router, dependencies=[KnownQueryOnly])
     install_docs(app)
+    install_web(app)
 
     @app.get("/health", tags=["service"], response_model=HealthOut,
              dependencies=[KnownQueryOnly])

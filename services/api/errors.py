@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, params
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (
@@ -188,6 +189,29 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("unhandled_error", error_type=type(exc).__name__, exc_info=exc)
         return problem(500, "Internal error",
                        "the server failed to handle this request; the error was logged")
+
+
+    for key, handler in list(app.exception_handlers.items()):
+        app.exception_handlers[key] = _as_page_under_app(handler)
+
+
+ProblemPage = Callable[[Request, dict[str, Any], Response], Response]
+"""Renders a problem as the web app's page (services/web): `app.state.problem_page`."""
+
+
+def _as_page_under_app(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """The handler, with its problem answered as an HTML page under /app/ when the web app is
+    installed: one mapping of exceptions to statuses and messages for the API and the pages."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        response: Response = await handler(request, exc)
+        page: ProblemPage | None = getattr(request.app.state, "problem_page", None)
+        if page is None or not request.url.path.startswith("/app/") \
+                or response.media_type != PROBLEM_JSON:
+            return response
+        return page(request, json.loads(bytes(response.body)), response)
+
+    return handle
 
 
 def _refusal_budget(request: Request) -> EventBudget:

@@ -1,9 +1,10 @@
 """The security headers every response carries.
 
 - `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` on every response;
-- `Cache-Control: no-store` on everything under /api/ (clinical data, tokens, errors): no
-  browser or proxy keeps a copy;
-- a Content-Security-Policy on every response: HTML gets a strict one (no scripts at all),
+- `Cache-Control: no-store` on everything under /api/ and on the web app's pages under /app/
+  (clinical data, tokens, errors): no browser or proxy keeps a copy;
+- a Content-Security-Policy on every response: the web app's pages allow only their own
+  scripts and stylesheet (`APP_CSP`), other HTML gets a strict one (no scripts at all),
   the interactive API docs their own (services.api.docs_pages: local assets, hashed inline
   scripts), anything else
   `default-src 'none'`;
@@ -27,9 +28,17 @@ DROPPED = frozenset({b"server", b"x-powered-by", b"x-request-id",
                      b"referrer-policy", b"x-frame-options"})
 
 
+APP_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+           "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+"""For the web app (services/web): its own scripts and stylesheet only, no inline script or
+style, no other origin; forms post only to itself."""
+
+
 def content_security_policy(path: str, content_type: str) -> str:
     if path in DOCS_PATHS:
         return DOCS_CSP
+    if path == "/app" or path.startswith("/app/"):
+        return APP_CSP
     return HTML_CSP if content_type.startswith("text/html") else API_CSP
 
 
@@ -37,9 +46,10 @@ def security_headers(path: str, headers: Iterable[tuple[bytes, bytes]], request_
                      ) -> list[tuple[bytes, bytes]]:
     """The response's headers with the security headers set (and any app-set copy of them
     replaced), plus the request id."""
-    api = path.startswith("/api/")
+    private = path.startswith("/api/") or (path.startswith("/app/")
+                                       and not path.startswith("/app/static/"))
     kept = [(k, v) for k, v in headers
-            if k.lower() not in DROPPED and not (api and k.lower() == b"cache-control")]
+            if k.lower() not in DROPPED and not (private and k.lower() == b"cache-control")]
     content_type = next((v.decode("latin-1").lower() for k, v in kept
                          if k.lower() == b"content-type"), "")
     added = {
@@ -49,6 +59,6 @@ def security_headers(path: str, headers: Iterable[tuple[bytes, bytes]], request_
         "x-frame-options": "DENY",
         "content-security-policy": content_security_policy(path, content_type),
     }
-    if api:
+    if private:
         added["cache-control"] = "no-store"
     return kept + [(k.encode(), v.encode("latin-1")) for k, v in added.items()]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,13 @@ from typing import Any
 import pytest
 
 from domain.account import Account
-from services.access import ENDPOINTS, ROUTE_ACTIONS, Endpoint, render_markdown, scope_of
+from services.access import (
+    ENDPOINTS,
+    WEB_PAGES,
+    Endpoint,
+    render_markdown,
+    scope_of,
+)
 from tests import story
 from tests.api.conftest import PASSWORD, PASSWORD_HASH, USERS, Api
 from tests.api.part11 import NEW_PASSWORD, send
@@ -309,14 +315,27 @@ def test_every_endpoint_answers_as_the_table_says(api: Api, user: str | None) ->
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def _routes(routes: list[Any]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route, those of included routers too (the web app's are left
+    out of the OpenAPI document)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _routes(included.routes)
+        else:
+            yield from ((m, route.path) for m in getattr(route, "methods", set()) - {"HEAD"})
+
+
 def test_the_table_names_every_route_and_every_route_has_a_request_here(api: Api) -> None:
     app = api.client.app
     routes = {(method, path) for path, item in app.openapi()["paths"].items()  # type: ignore
               for method in (m.upper() for m in item)}
-    routes |= {(m, r.path) for r in app.routes  # type: ignore[attr-defined]
-               for m in getattr(r, "methods", set()) - {"HEAD"}}
-    assert routes == set(ROUTE_ACTIONS)
-    assert set(BUILDERS) == set(ROUTE_ACTIONS)
+    routes |= set(_routes(app.routes))  # type: ignore[attr-defined]
+    api_routes = {(e.method, e.path) for e in ENDPOINTS}
+    assert {r for r in routes if not r[1].startswith("/app")} == api_routes
+    assert {r for r in routes if r[1].startswith("/app")} == {(e.method, e.path)
+                                                               for e in WEB_PAGES}
+    assert set(BUILDERS) == api_routes, "the web pages' walk: tests/web/test_access_walk.py"
 
 
 def test_the_committed_access_matrix_doc_is_rendered_from_the_table() -> None:

@@ -15,6 +15,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from domain.errors import FieldProblem, InvalidEntry
 from infra.security.throttle import Throttled
 from infra.security.tokens import issue_token
+from infra.settings import Settings
 from services.accounts import change_own_password
 from services.api.deps import LedgerDep, SettingsDep, request_id, token_secret
 from services.api.responses import (
@@ -27,6 +28,7 @@ from services.api.responses import (
 )
 from services.api.schemas import AccountOut, PasswordChange, TokenOut
 from services.api.sign_in_guard import clock, sign_in_guard, sign_in_policy, too_many_attempts
+from services.application import TrialLedger
 from services.authentication import authenticate
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
@@ -40,21 +42,29 @@ def issue_access_token(
 ) -> TokenOut | JSONResponse:
     """Exchange username and password for a bearer token. Every checked attempt is recorded;
     the fifth wrong password in a row locks the account for a while (doubling on repeats)."""
-    guard, now = sign_in_guard(request), clock(request)
     try:
-        attempt = guard.admit(settings, request, form.username, now)
+        token, expires_in = sign_in(request, ledger, settings, form.username, form.password)
     except Throttled as throttled:
         return too_many_attempts(throttled, settings)
-    account = authenticate(ledger, form.username, form.password, purpose="sign-in",
+    return TokenOut(access_token=token, expires_in=expires_in)
+
+
+def sign_in(request: Request, ledger: TrialLedger, settings: Settings, username: str,
+            password: str) -> tuple[str, int]:
+    """(token, seconds it lasts) for a right password: the throttle first (Throttled before
+    any password is hashed), then the recorded check (AuthenticationFailed on a wrong one).
+    The API's token route and the web app's sign-in form both sign in here."""
+    guard, now = sign_in_guard(request), clock(request)
+    attempt = guard.admit(settings, request, username, now)
+    account = authenticate(ledger, username, password, purpose="sign-in",
                            request_id=request_id(request), policy=sign_in_policy(request),
                            now=now)
     guard.succeeded(attempt)
-    token, expires_in = issue_token(
+    return issue_token(
         token_secret(request), username=account.username, role=account.account_role or "none",
         account_version=account.credentials_version,
         ttl=timedelta(minutes=settings.token_ttl_minutes),
     )
-    return TokenOut(access_token=token, expires_in=expires_in)
 
 
 @router.post("/password", response_model=AccountOut,
