@@ -4,6 +4,7 @@ the access table refuses, in the API's words. Both stores (the `api` fixture).""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 from typing import Any
@@ -215,3 +216,28 @@ def test_the_access_table_decides_every_page(api: Api) -> None:
     sign_in(api, "monitor1")
     assert page(api, "/app/ledger").status_code == 403
     assert page(api, "/app/audit").status_code == 200
+
+
+def test_a_signed_report_comes_back_only_with_its_hash_in_the_ledger(api: Api) -> None:
+    enrol_story(api)
+    sign_in(api, "dm")
+    form = page(api, "/app/report")
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+    assert token is not None
+    issued = api.client.post("/app/report", data={
+        "csrf": token.group(1), "password": PASSWORD, "cutoff": "2026-06-30",
+        "meaning": "Approved as the primary analysis"}, follow_redirects=False)
+    assert issued.status_code == 200, issued.text[:500]
+    assert issued.headers["content-type"] == "application/pdf"
+    digest = hashlib.sha256(issued.content).hexdigest()
+    assert issued.headers["x-content-sha256"] == digest
+    found = api.get("/api/v1/exports", user="dm", sha256=digest).json()
+    assert [e["export_id"] for e in found["exports"]] == [issued.headers["x-export-id"]]
+    assert found["exports"][0]["scope"]["signature"]["meaning"] == \
+        "Approved as the primary analysis"
+    events = api.ledger_state()[0]
+    wrong = api.client.post("/app/report", data={"csrf": token.group(1), "password": "nope",
+                                                 "meaning": "Approved"})
+    assert wrong.status_code == 401 and "role=\"alert\"" in wrong.text
+    assert api.ledger_state()[0] == events + 1, "only the failed signature attempt is recorded"
+    assert len(api.get("/api/v1/exports", user="dm").json()["exports"]) == 1
