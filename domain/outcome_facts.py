@@ -106,14 +106,16 @@ class AdverseEventFact:
     on: date
     version: int
     data: dict[str, Any]
+    payload: Payload = field(init=False, compare=False, repr=False)
+    """`data` as its type's payload model, built once: the safety fold reads every fact of
+    every participant on each read."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload", stored_payload(self.type, self.data))
 
     @property
     def occurred_on(self) -> date:
         return self.on
-
-    @property
-    def payload(self) -> Payload:
-        return stored_payload(self.type, self.data)
 
 
 @dataclass(frozen=True, slots=True)

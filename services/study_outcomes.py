@@ -36,6 +36,7 @@ class ParticipantOutcomes:
     """One participant's outcomes at a recorded time, at any clinical cutoff."""
 
     __slots__ = (
+        "_adverse_events",
         "_documents",
         "_facts",
         "_settled",
@@ -57,6 +58,7 @@ class ParticipantOutcomes:
         self._settled = settled
         self._documents, self._facts = documents, facts
         self._summaries: dict[str, ParticipantSummary] = {}
+        self._adverse_events: list[AdverseEventRecord] | None = None
 
     @classmethod
     def of(cls, facts: OutcomeFacts) -> ParticipantOutcomes:
@@ -87,7 +89,13 @@ class ParticipantOutcomes:
         return self.facts.started_by(cutoff)
 
     def adverse_events(self, cutoff: date) -> list[AdverseEventRecord]:
-        return adverse_events_at(self.facts, cutoff)
+        """The AEs at `cutoff`; from `settled_from` on (past every dated entry) they no longer
+        change, so they are folded once for every such cutoff, like the settled summaries."""
+        if cutoff < self.settled_from:
+            return adverse_events_at(self.facts, cutoff)
+        if self._adverse_events is None:
+            self._adverse_events = adverse_events_at(self.facts, self.settled_from)
+        return self._adverse_events
 
 
 def study_outcomes(ledger: TrialLedger, engine: Engine, sites: tuple[str, ...] | None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from domain.analysis.confidence_bands import CITransform
@@ -70,9 +70,11 @@ class SurvivalCurve:
         return {
             "n": self.n,
             "events": self.events,
-            "points": [asdict(point) for point in self.points],
+            "points": [{"day": p.day, "survival": p.survival, "lower": p.lower,
+                        "upper": p.upper, "at_risk": p.at_risk, "events": p.events,
+                        "censored": p.censored} for p in self.points],
             "censor_marks": list(self.censor_marks),
-            "risk_table": [asdict(row) for row in self.risk_table],
+            "risk_table": [{"day": row.day, "at_risk": row.at_risk} for row in self.risk_table],
         }
 
 

@@ -10,7 +10,9 @@ site answers it.
 
 from __future__ import annotations
 
+import threading
 import uuid
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from domain.ledger_event import Author
 from domain.participant import RECORD_KEEPING_TYPES, Participant
 from domain.queries import MANUAL, STATES, Query, query_stream_id
 from infra.ledger.chain import parse_recorded_at
-from services.application import TrialLedger
+from services.application import PARTICIPANT_TOPIC_PREFIX, TrialLedger
 
 QUERY_TOPIC_PREFIX = "domain.queries:"
 AGE_BUCKETS = ((0, 7), (8, 14), (15, 30), (31, None))
@@ -110,40 +112,82 @@ class Seen:
                 "age_days": self.age_days(now)}
 
 
-class Sites:
-    """Each participant's site as of one read, looked up once."""
+class Folds:
+    """Query streams and participant sites, each as folded at one version of its stream.
 
-    def __init__(self, ledger: TrialLedger, as_of: str | None) -> None:
-        self.ledger, self.as_of = ledger, as_of
-        self._known: dict[str, str | None] = {}
+    What a stream holds up to a version never changes (the log is append-only), so a fold at
+    a version is kept and reused by every later read that needs that version, whatever its
+    as_of: a read costs two selects of stream versions and a fold of only the streams that
+    moved since the last read. Bounded: past MAX entries everything is folded again."""
 
-    def of(self, participant_id: str) -> str | None:
-        if participant_id not in self._known:
-            try:
-                site = self.ledger.participant(participant_id, as_of=self.as_of).site_id
-            except UnknownParticipant:
-                site = None
-            self._known[participant_id] = site
-        return self._known[participant_id]
+    MAX = 200_000
+
+    def __init__(self) -> None:
+        self._queries: dict[tuple[str, int], tuple[Query, dict[int, str]]] = {}
+        self._sites: dict[tuple[str, int], str] = {}
+        self._lock = threading.Lock()
+
+    def query(self, ledger: TrialLedger, stream: str, version: int
+              ) -> tuple[Query, dict[int, str]]:
+        found = self._queries.get((stream, version))
+        if found is None:
+            query: Query = ledger.repository.get(stream, version=version)
+            times = {row.version: row.recorded_at
+                     for row in ledger.store.chain_for_stream(stream, up_to_version=version)}
+            found = self._keep(self._queries, (stream, version), (query, times))
+        return found
+
+    def site(self, ledger: TrialLedger, participant_id: str, version: int) -> str:
+        found = self._sites.get((participant_id, version))
+        if found is None:
+            participant: Participant = ledger.repository.get(participant_id, version=version)
+            found = self._keep(self._sites, (participant_id, version), participant.site_id)
+        return found
+
+    def _keep(self, kept: dict[tuple[str, int], Any], key: tuple[str, int], value: Any) -> Any:
+        with self._lock:
+            if len(self._queries) + len(self._sites) >= self.MAX:
+                self._queries.clear()
+                self._sites.clear()
+            kept[key] = value
+        return value
 
 
-def seen(ledger: TrialLedger, query: Query, sites: Sites) -> Seen | None:
-    site = sites.of(query.participant_id)
-    if site is None:
+def seen(ledger: TrialLedger, query: Query, as_of: str | None) -> Seen | None:
+    """One query with its participant's site as of `as_of` (None: not enrolled then)."""
+    try:
+        site = ledger.participant(query.participant_id, as_of=as_of).site_id
+    except UnknownParticipant:
         return None
     times = {row.version: row.recorded_at
              for row in ledger.store.chain_for_stream(query.id, up_to_version=query.version)}
     return Seen(query, site, times)
 
 
+_FOLDS: weakref.WeakKeyDictionary[TrialLedger, Folds] = weakref.WeakKeyDictionary()
+_FOLDS_LOCK = threading.Lock()
+
+
+def folds(ledger: TrialLedger) -> Folds:
+    """The ledger's folds (one per ledger, made on first use)."""
+    with _FOLDS_LOCK:
+        found = _FOLDS.get(ledger)
+        if found is None:
+            found = _FOLDS[ledger] = Folds()
+    return found
+
+
 def all_queries(ledger: TrialLedger, as_of: str | None) -> Iterable[Seen]:
-    """Every query recorded by `as_of`, each as it stood then, oldest stream id first."""
-    sites = Sites(ledger, as_of)
+    """Every query recorded by `as_of`, each as it stood then with its participant's site
+    then, oldest stream id first (a query of a participant not enrolled then is left out)."""
+    kept = folds(ledger)
+    enrolled = dict(ledger.store.streams(PARTICIPANT_TOPIC_PREFIX, as_of=as_of))
     for stream, version in ledger.store.streams(QUERY_TOPIC_PREFIX, as_of=as_of):
-        query: Query = ledger.repository.get(stream, version=version)
-        shown = seen(ledger, query, sites)
-        if shown is not None:
-            yield shown
+        query, times = kept.query(ledger, stream, version)
+        participant_version = enrolled.get(query.participant_id)
+        if participant_version is None:
+            continue
+        yield Seen(query, kept.site(ledger, query.participant_id, participant_version), times)
 
 
 def moment(as_of: str | None) -> datetime:

@@ -9,8 +9,8 @@ all over the same participants (enrolled by the cutoff at the sites the caller m
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from fastapi import Request
@@ -22,6 +22,7 @@ from services.api.routes.analysis import _moment, read_endpoints, read_safety, v
 from services.api.routes.curves import _summaries, curves_body
 from services.api.scope import readable_sites
 from services.application import Actor, TrialLedger
+from services.study_outcomes import ParticipantOutcomes
 from services.web.plots.data import SwimmerLane, SwimmerMark, WaterfallBar
 from services.web.plots.km import km_svg
 from services.web.plots.swimmer import swimmer_svg
@@ -31,19 +32,55 @@ PLOTS = ("km-pfs", "km-os", "waterfall", "swimmer")
 """The figures of the endpoints page, by the name their downloads use."""
 
 
-@dataclass(frozen=True)
 class Endpoints:
-    """Everything the endpoints page shows at one (criterion, cutoff, as_of)."""
+    """Everything the endpoints page shows at one (criterion, cutoff, as_of), each part read
+    when first asked for: a download of one figure reads only what that figure draws."""
 
-    criterion: Criterion
-    cutoff: date
-    as_of: str | None
-    reports: dict[Criterion, dict[str, Any]]
-    safety: dict[str, Any]
-    curves: dict[str, Any]
-    bars: list[plot_data.WaterfallBar]
-    left_out: dict[str, int]
-    lanes: list[plot_data.SwimmerLane]
+    def __init__(self, request: Request, ledger: TrialLedger, actor: Actor,
+                 criterion: Criterion, cutoff: date, as_of: str | None) -> None:
+        self._request, self._ledger, self._actor = request, ledger, actor
+        self.criterion, self.cutoff, self.as_of = criterion, cutoff, as_of
+
+    @cached_property
+    def reports(self) -> dict[Criterion, dict[str, Any]]:
+        """`GET /api/v1/endpoints` of each criterion."""
+        return {c: read_endpoints(self._request, self._ledger, self._actor, c, self.cutoff,
+                                  self.as_of) for c in CRITERIA}
+
+    @cached_property
+    def safety(self) -> dict[str, Any]:
+        """`GET /api/v1/safety`."""
+        return read_safety(self._request, self._ledger, self._actor, self.cutoff, self.as_of)
+
+    @cached_property
+    def curves(self) -> dict[str, Any]:
+        """The `curves` of `GET /api/v1/endpoints/curves` under the criterion."""
+        found = _summaries(self._request, self._ledger, readable_sites(self._actor),
+                           self.as_of, self.criterion, self.cutoff)
+        return curves_body(found.by_cutoff, RISK_TABLE_EVERY_DEFAULT)
+
+    @cached_property
+    def _counted(self) -> list[ParticipantOutcomes]:
+        """The participants enrolled by the cutoff, with the facts the plots draw from."""
+        participants = plot_data.with_plot_facts(self._ledger, visible_outcomes(
+            self._request, self._ledger, readable_sites(self._actor), self.as_of), self.as_of)
+        return [p for p in participants if p.enrolled_on <= self.cutoff]
+
+    @cached_property
+    def _waterfall(self) -> tuple[list[plot_data.WaterfallBar], dict[str, int]]:
+        return plot_data.waterfall(self._counted, self.criterion, self.cutoff)
+
+    @property
+    def bars(self) -> list[plot_data.WaterfallBar]:
+        return self._waterfall[0]
+
+    @property
+    def left_out(self) -> dict[str, int]:
+        return self._waterfall[1]
+
+    @cached_property
+    def lanes(self) -> list[plot_data.SwimmerLane]:
+        return plot_data.swimmer(self._counted, self.criterion, self.cutoff)
 
     def figure(self, name: str) -> str:
         """One figure as SVG (a KeyError for a name not in PLOTS)."""
@@ -56,19 +93,7 @@ class Endpoints:
 def endpoints_at(request: Request, ledger: TrialLedger, actor: Actor, criterion: Criterion,
                  cutoff: date | None, as_of: str | None) -> Endpoints:
     """The reads of the endpoints page; the same as the API's for the same query."""
-    day = cutoff or _moment(as_of).date()
-    reports = {c: read_endpoints(request, ledger, actor, c, day, as_of) for c in CRITERIA}
-    participants = plot_data.with_plot_facts(
-        ledger, visible_outcomes(request, ledger, readable_sites(actor), as_of), as_of)
-    counted = [p for p in participants if p.enrolled_on <= day]
-    summaries = _summaries(request, ledger, readable_sites(actor), as_of, criterion,
-                           day).by_cutoff
-    bars, left_out = plot_data.waterfall(counted, criterion, day)
-    return Endpoints(
-        criterion=criterion, cutoff=day, as_of=as_of, reports=reports,
-        safety=read_safety(request, ledger, actor, day, as_of),
-        curves=curves_body(summaries, RISK_TABLE_EVERY_DEFAULT),
-        bars=bars, left_out=left_out, lanes=plot_data.swimmer(counted, criterion, day))
+    return Endpoints(request, ledger, actor, criterion, cutoff or _moment(as_of).date(), as_of)
 
 
 def _when(e: Endpoints) -> str:

@@ -34,7 +34,7 @@ from services.api.routes.participants import visible_participant
 from services.api.scope import readable_sites
 from services.application import Actor, TrialLedger
 from services.monitoring.queries import (
-    Sites,
+    Seen,
     all_queries,
     change_query,
     check_correction,
@@ -62,13 +62,15 @@ def _not_found(query_id: str, as_of: str | None) -> HTTPException:
 def _shown(ledger: TrialLedger, actor: Actor, query: LedgerQuery | None, query_id: str,
            as_of: str | None) -> dict[str, Any]:
     """The query's view if the actor may see it (as of `as_of`), else the 404."""
-    shown = None if query is None else seen(ledger, query, Sites(ledger, as_of))
-    if shown is None or not _may_see(actor, shown.site_id, shown.query.state):
+    shown = None if query is None else seen(ledger, query, as_of)
+    if shown is None or not may_see(actor, shown.site_id, shown.query.state):
         raise _not_found(query_id, as_of)
     return shown.view(moment(as_of))
 
 
-def _may_see(actor: Actor, site: str, state: str) -> bool:
+def may_see(actor: Actor, site: str, state: str) -> bool:
+    """Whether the actor sees a query of `site` in `state` (a candidate only those who may
+    raise queries; the web app's participants list counts by this rule too)."""
     readable = readable_sites(actor)
     if readable is not None and site not in readable:
         return False
@@ -94,8 +96,8 @@ def _step(request: Request, ledger: TrialLedger, actor: Actor, query_id: str, ac
           check: Callable[[LedgerQuery], None] = lambda query: None) -> dict[str, Any]:
     """One step on a query the actor may see, if their role may take it at its site."""
     query = query_at(ledger, query_id)
-    shown = None if query is None else seen(ledger, query, Sites(ledger, None))
-    if shown is None or not _may_see(actor, shown.site_id, shown.query.state):
+    shown = None if query is None else seen(ledger, query, None)
+    if shown is None or not may_see(actor, shown.site_id, shown.query.state):
         raise _not_found(query_id, None)
     authorize(actor.role, actor.sites, action, shown.site_id)
     check(shown.query)
@@ -172,18 +174,30 @@ def list_queries(
     """The queries you may see, oldest first, as they stood at as_of; the filters combine. A
     site you may not read answers as a site with no queries."""
     now = moment(as_of)
-    views = []
+    views = [shown.view(now) for shown in visible_queries(
+        ledger, actor, as_of, site_id=site_id, participant_id=participant_id, state=state,
+        min_age_days=min_age_days)]
+    return {"queries": views, "count": len(views), "as_of": as_of}
+
+
+def visible_queries(ledger: TrialLedger, actor: Actor, as_of: str | None, *,
+                    site_id: str | None = None, participant_id: str | None = None,
+                    state: str | None = None, min_age_days: int | None = None) -> list[Seen]:
+    """The queries `GET /api/v1/queries` lists for these filters, oldest first (the web
+    app's monitoring page shows them a page at a time)."""
+    now = moment(as_of)
+    found = []
     for shown in all_queries(ledger, as_of):
-        if not _may_see(actor, shown.site_id, shown.query.state):
+        if not may_see(actor, shown.site_id, shown.query.state):
             continue
         if ((site_id is not None and shown.site_id != site_id)
                 or (participant_id is not None and shown.query.participant_id != participant_id)
                 or (state is not None and shown.query.state != state)
                 or (min_age_days is not None and shown.age_days(now) < min_age_days)):
             continue
-        views.append(shown.view(now))
-    views.sort(key=lambda view: (view["opened_at"] or "", view["query_id"]))
-    return {"queries": views, "count": len(views), "as_of": as_of}
+        found.append(shown)
+    return sorted(found, key=lambda shown: (shown.recorded_at.get(1) or "",
+                                            shown.query.query_id))
 
 
 @router.get("/summary", response_model=QuerySummaryOut)
@@ -192,7 +206,7 @@ def query_summary(ledger: LedgerDep, actor: ActorDep, as_of: AsOfDep = None
     """For a monitor's visit report: per site you may read, how many queries in each state,
     how long the active ones have waited, and how many an edit check opened."""
     visible = [shown for shown in all_queries(ledger, as_of)
-               if _may_see(actor, shown.site_id, shown.query.state)]
+               if may_see(actor, shown.site_id, shown.query.state)]
     return {"sites": summary(visible, moment(as_of)), "as_of": as_of}
 
 

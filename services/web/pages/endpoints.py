@@ -20,6 +20,9 @@ from services.web.session import WebActorDep
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
+PNG_SCALE = 1.5
+"""A PNG download is 1.5 pixels per SVG pixel (about 1,100 px wide): sharp on screens and in
+slides; the SVG (and the PDF report, which embeds it as vectors) is for print."""
 PlotName = Annotated[str, Path(max_length=32, pattern=r"^[a-z-]+\.(svg|png)$")]
 
 
@@ -48,5 +51,5 @@ def endpoint_plot(name: PlotName, request: Request, ledger: LedgerDep, actor: We
     filename = f"trial-ledger-{stem}-{criteria.replace(' ', '')}.{kind}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if kind == "png":
-        return Response(svg_to_png(svg), media_type="image/png", headers=headers)
+        return Response(svg_to_png(svg, scale=PNG_SCALE), media_type="image/png", headers=headers)
     return Response(svg, media_type="image/svg+xml", headers=headers)

@@ -12,22 +12,24 @@ from services.access import AccessDenied, authorize
 from services.api.deps import LedgerDep
 from services.api.routes.audit import SITE_ID
 from services.api.routes.audit_review import list_audit_reviews
-from services.api.routes.queries import list_queries, query_summary
+from services.api.routes.queries import query_summary, visible_queries
+from services.monitoring.queries import moment
 from services.web.pages.audit import PARTICIPANT
-from services.web.params import WebAsOf, form_filter
+from services.web.params import WebAfter, WebAsOf, form_filter
 from services.web.render import page
 from services.web.session import WebActorDep
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
 STATES = ("candidate", "open", "answered", "closed", "cancelled")
+PAGE_SIZE = 100
 Text = Annotated[str | None, Query(max_length=64)]
 
 
 @router.get("/monitoring", response_class=HTMLResponse)
 def monitoring_page(request: Request, ledger: LedgerDep, actor: WebActorDep,
-                    as_of: WebAsOf = None, participant_id: Text = None, site_id: Text = None,
-                    state: Text = None) -> HTMLResponse:
+                    as_of: WebAsOf = None, after: WebAfter = 0, participant_id: Text = None,
+                    site_id: Text = None, state: Text = None) -> HTMLResponse:
     chosen = {
         "participant_id": form_filter("participant_id", participant_id, PARTICIPANT,
                                       "a participant id such as HCC-01-001"),
@@ -35,8 +37,10 @@ def monitoring_page(request: Request, ledger: LedgerDep, actor: WebActorDep,
         "state": form_filter("state", state, "^(" + "|".join(STATES) + ")$",
                              "one of " + ", ".join(STATES)),
     }
-    queries = list_queries(ledger, actor, as_of, chosen["site_id"], chosen["participant_id"],
-                           chosen["state"], None)  # type: ignore[arg-type]
+    found = visible_queries(ledger, actor, as_of, site_id=chosen["site_id"],
+                            participant_id=chosen["participant_id"], state=chosen["state"])
+    now = moment(as_of)
+    shown = [q.view(now) for q in found[after:after + PAGE_SIZE]]
     reviews: list[dict[str, Any]] | None = None
     try:
         authorize(actor.role, actor.sites, "read_audit")
@@ -44,5 +48,7 @@ def monitoring_page(request: Request, ledger: LedgerDep, actor: WebActorDep,
     except AccessDenied:
         reviews = None
     return page(request, "monitoring.html", actor=actor, section="monitoring",
-                queries=queries, summary=query_summary(ledger, actor, as_of)["sites"],
-                reviews=reviews, filters=chosen, states=STATES, as_of=as_of)
+                queries=shown, count=len(found), after=after, page_size=PAGE_SIZE,
+                summary=query_summary(ledger, actor, as_of)["sites"], reviews=reviews,
+                filters=chosen, given={k: v for k, v in chosen.items() if v is not None},
+                states=STATES, as_of=as_of)
