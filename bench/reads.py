@@ -17,7 +17,7 @@ For each store kind, in one run:
    the same transaction). Two accounts (a data manager, an auditor) are created, the read
    models are projected once (`Projector.catch_up`), a checkpoint is signed and the
    tables analysed (`ANALYZE`, as PostgreSQL's autovacuum does after a bulk load).
-2. The app (`services.api.app.create_app`) behind FastAPI's TestClient with bearer tokens;
+2. The app (`services.app.create_app`) behind FastAPI's TestClient with bearer tokens;
    untimed warm-up reads first. Timed, --reads each (random targets, same seed):
    - `GET /api/v1/ledger/proofs/inclusion?event_id=` (auditor), a random stored event;
    - `GET /api/v1/participants` (data manager, every site);
@@ -158,7 +158,7 @@ def _client(settings: Any) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
     from infra.logging import configure_logging
-    from services.api.app import create_app
+    from services.app import create_app
 
     # One access line per request would be timed too: only warnings, and nowhere.
     configure_logging("WARNING", stream=io.StringIO())

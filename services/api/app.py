@@ -1,4 +1,5 @@
-"""The FastAPI application: routers, error mapping, middleware, and the ledger on app.state."""
+"""The API application: routers, error mapping, middleware, and the ledger on app.state (the
+service a process serves, API and web app together, is services/app.py)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,6 @@ from services.api.routes import (
 )
 from services.api.study_schemas import HealthOut
 from services.application import TrialLedger
-from services.web.app import install_web
 
 DESCRIPTION = """Event-sourced, hash-chained audit ledger for the TACE + camrelizumab + apatinib
 trial in advanced hepatocellular carcinoma. Every trial action is posted as an immutable event;
@@ -74,7 +74,6 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                    analysis, curves, exports, sdv, audit_review, schedule, queries):
         app.include_router(module.router, dependencies=[KnownQueryOnly])
     install_docs(app)
-    install_web(app)
 
     @app.get("/health", tags=["service"], response_model=HealthOut,
              dependencies=[KnownQueryOnly])

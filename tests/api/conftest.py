@@ -13,7 +13,7 @@ from domain.account import Account
 from infra.logging import configure_logging
 from infra.security.passwords import hash_password
 from infra.security.tokens import issue_token
-from services.api.app import create_app
+from services.app import create_app
 
 PASSWORD = "a long enough passphrase"
 USERS = {

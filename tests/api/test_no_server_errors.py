@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from domain.account import Account
 from infra.security.tokens import ALGORITHM, ISSUER, issue_token
-from services.api.app import create_app
+from services.app import create_app
 from services.application import Actor
 from tests import story
 from tests.api.conftest import PASSWORD_HASH, USERS, Api

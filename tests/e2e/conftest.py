@@ -32,7 +32,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from domain.participant import Participant
 from infra.db import create_engine
 from infra.settings import Settings
-from services.api.app import create_app
+from services.app import create_app
 from services.application import TrialLedger
 from services.seed import DEMO_PASSWORD, seed_trial
 from services.web.session import COOKIE, COOKIE_PATH

@@ -49,7 +49,7 @@ from projections.outcome_documents import (
     facts_from_documents,
     vital_document,
 )
-from services.api.app import create_app
+from services.app import create_app
 from services.application import TrialLedger
 from services.casebook_outcomes import EntryIndex
 from services.plot_data import (
