@@ -138,10 +138,12 @@ class Server:
     """`trial-ledger serve` as a subprocess on a free loopback port, stopped on exit."""
 
     def __init__(self, env: dict[str, str], logdir: Path, deadline: Deadline,
-                 workers: int = 1) -> None:
+                 workers: int = 1, serve_options: tuple[str, ...] = ()) -> None:
         self.env = env
         self.deadline = deadline
         self.workers = workers
+        self.serve_options = serve_options
+        """More `trial-ledger serve` options (bench.web_pages: `--no-worker`)."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = logdir / f"server-{self.port}.log"
@@ -166,7 +168,7 @@ class Server:
         try:
             self.proc = subprocess.Popen(
                 [trial_ledger_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--workers", str(self.workers)],
+                 "--workers", str(self.workers), *self.serve_options],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )
         finally:

@@ -125,6 +125,7 @@ class Folds:
     def __init__(self) -> None:
         self._queries: dict[tuple[str, int], tuple[Query, dict[int, str]]] = {}
         self._sites: dict[tuple[str, int], str] = {}
+        self._streams: dict[tuple[str, int | None], list[tuple[str, int]]] = {}
         self._lock = threading.Lock()
 
     def query(self, ledger: TrialLedger, stream: str, version: int
@@ -142,6 +143,22 @@ class Folds:
         if found is None:
             participant: Participant = ledger.repository.get(participant_id, version=version)
             found = self._keep(self._sites, (participant_id, version), participant.site_id)
+        return found
+
+    def streams(self, ledger: TrialLedger, prefix: str, as_of: str | None
+                ) -> list[tuple[str, int]]:
+        """`ledger.store.streams(prefix, as_of)`; for the latest state, kept while the log's
+        head is the same event (one indexed probe instead of a scan of stream versions)."""
+        if as_of is not None:
+            return ledger.store.streams(prefix, as_of=as_of)
+        head = ledger.store.head()
+        key = (prefix, None if head is None else head.leaf_index)
+        found = self._streams.get(key)
+        if found is None:
+            found = ledger.store.streams(prefix)
+            with self._lock:
+                self._streams = {k: v for k, v in self._streams.items() if k[1] == key[1]}
+                self._streams[key] = found
         return found
 
     def _keep(self, kept: dict[tuple[str, int], Any], key: tuple[str, int], value: Any) -> Any:
@@ -181,8 +198,8 @@ def all_queries(ledger: TrialLedger, as_of: str | None) -> Iterable[Seen]:
     """Every query recorded by `as_of`, each as it stood then with its participant's site
     then, oldest stream id first (a query of a participant not enrolled then is left out)."""
     kept = folds(ledger)
-    enrolled = dict(ledger.store.streams(PARTICIPANT_TOPIC_PREFIX, as_of=as_of))
-    for stream, version in ledger.store.streams(QUERY_TOPIC_PREFIX, as_of=as_of):
+    enrolled = dict(kept.streams(ledger, PARTICIPANT_TOPIC_PREFIX, as_of))
+    for stream, version in kept.streams(ledger, QUERY_TOPIC_PREFIX, as_of):
         query, times = kept.query(ledger, stream, version)
         participant_version = enrolled.get(query.participant_id)
         if participant_version is None:

@@ -12,8 +12,8 @@ from services.access import AccessDenied, authorize
 from services.api.deps import LedgerDep
 from services.api.routes.audit import SITE_ID
 from services.api.routes.audit_review import list_audit_reviews
-from services.api.routes.queries import query_summary, visible_queries
-from services.monitoring.queries import moment
+from services.api.routes.queries import visible_queries
+from services.monitoring.queries import moment, summary
 from services.web.pages.audit import PARTICIPANT
 from services.web.params import WebAfter, WebAsOf, form_filter
 from services.web.render import page
@@ -37,9 +37,13 @@ def monitoring_page(request: Request, ledger: LedgerDep, actor: WebActorDep,
         "state": form_filter("state", state, "^(" + "|".join(STATES) + ")$",
                              "one of " + ", ".join(STATES)),
     }
-    found = visible_queries(ledger, actor, as_of, site_id=chosen["site_id"],
-                            participant_id=chosen["participant_id"], state=chosen["state"])
     now = moment(as_of)
+    every = visible_queries(ledger, actor, as_of)
+    found = [q for q in every
+             if (chosen["site_id"] is None or q.site_id == chosen["site_id"])
+             and (chosen["participant_id"] is None
+                  or q.query.participant_id == chosen["participant_id"])
+             and (chosen["state"] is None or q.query.state == chosen["state"])]
     shown = [q.view(now) for q in found[after:after + PAGE_SIZE]]
     reviews: list[dict[str, Any]] | None = None
     try:
@@ -49,6 +53,6 @@ def monitoring_page(request: Request, ledger: LedgerDep, actor: WebActorDep,
         reviews = None
     return page(request, "monitoring.html", actor=actor, section="monitoring",
                 queries=shown, count=len(found), after=after, page_size=PAGE_SIZE,
-                summary=query_summary(ledger, actor, as_of)["sites"], reviews=reviews,
+                summary=summary(every, now), reviews=reviews,
                 filters=chosen, given={k: v for k, v in chosen.items() if v is not None},
                 states=STATES, as_of=as_of)
