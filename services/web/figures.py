@@ -18,8 +18,8 @@ from fastapi import Request
 from domain.analysis.curves import RISK_TABLE_EVERY_DEFAULT
 from domain.protocol import CRITERIA, Criterion
 from services import plot_data
-from services.api.routes.analysis import _moment, read_endpoints, read_safety, visible_outcomes
-from services.api.routes.curves import _summaries, curves_body
+from services.api.routes.analysis import _moment, endpoints_answer, safety_answer, visible_outcomes
+from services.api.routes.curves import curves_body, summaries_of
 from services.api.scope import readable_sites
 from services.application import Actor, TrialLedger
 from services.study_outcomes import ParticipantOutcomes
@@ -42,28 +42,36 @@ class Endpoints:
         self.criterion, self.cutoff, self.as_of = criterion, cutoff, as_of
 
     @cached_property
+    def _sites(self) -> tuple[str, ...] | None:
+        return readable_sites(self._actor)
+
+    @cached_property
+    def participants(self) -> list[ParticipantOutcomes]:
+        """What `visible_outcomes` gives the caller as of `as_of`: read once for every part."""
+        return visible_outcomes(self._request, self._ledger, self._sites, self.as_of)
+
+    @cached_property
     def reports(self) -> dict[Criterion, dict[str, Any]]:
         """`GET /api/v1/endpoints` of each criterion."""
-        return {c: read_endpoints(self._request, self._ledger, self._actor, c, self.cutoff,
-                                  self.as_of) for c in CRITERIA}
+        return {c: endpoints_answer(self._request, self._sites, self.participants, c,
+                                    self.cutoff, self.as_of) for c in CRITERIA}
 
     @cached_property
     def safety(self) -> dict[str, Any]:
         """`GET /api/v1/safety`."""
-        return read_safety(self._request, self._ledger, self._actor, self.cutoff, self.as_of)
+        return safety_answer(self._request, self._sites, self.participants, self.cutoff,
+                             self.as_of)
 
     @cached_property
     def curves(self) -> dict[str, Any]:
         """The `curves` of `GET /api/v1/endpoints/curves` under the criterion."""
-        found = _summaries(self._request, self._ledger, readable_sites(self._actor),
-                           self.as_of, self.criterion, self.cutoff)
+        found = summaries_of(self.participants, self.criterion, self.cutoff)
         return curves_body(found.by_cutoff, RISK_TABLE_EVERY_DEFAULT)
 
     @cached_property
     def _counted(self) -> list[ParticipantOutcomes]:
         """The participants enrolled by the cutoff, with the facts the plots draw from."""
-        participants = plot_data.with_plot_facts(self._ledger, visible_outcomes(
-            self._request, self._ledger, readable_sites(self._actor), self.as_of), self.as_of)
+        participants = plot_data.with_plot_facts(self._ledger, self.participants, self.as_of)
         return [p for p in participants if p.enrolled_on <= self.cutoff]
 
     @cached_property

@@ -110,7 +110,7 @@ def test_a_dataset_reads_back_with_its_names_labels_lengths_and_text(tmp_path: P
     assert list(frame.columns) == [c.name for c in COLUMNS]
     assert meta.column_labels == [c.label for c in COLUMNS]
     # readers spell the SAS format with or without its closing dot (pyreadstat >= 1.3: "DATE9.")
-    assert meta.original_variable_types["ADT"].rstrip(".") == "DATE9"
+    assert (meta.original_variable_types["ADT"] or "").rstrip(".") == "DATE9"
     assert [xpt_decode(text) for text in frame["AETERM"]] == [row["AETERM"] for row in rows]
     assert list(frame["AETERM"])[:2] == ["Fatigue", "Nausea \\U0001F922"]
     assert list(frame["AESTDTC"])[:2] == ["2026-01-05", ""]

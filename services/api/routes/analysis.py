@@ -80,9 +80,17 @@ def read_endpoints(request: Request, ledger: LedgerDep, actor: ActorDep, criteri
                    cutoff: Cutoff = None, as_of: AsOfDep = None) -> dict[str, Any]:
     """ORR, DCR, DOR, PFS and OS under one criterion, at a clinical cutoff and recorded time,
     over the participants enrolled by the cutoff at the sites you may read (`scope`)."""
-    moment = _moment(as_of)
     sites = readable_sites(actor)
-    participants = visible_outcomes(request, ledger, sites, as_of)
+    return endpoints_answer(request, sites, visible_outcomes(request, ledger, sites, as_of),
+                            criteria, cutoff, as_of)
+
+
+def endpoints_answer(request: Request, sites: tuple[str, ...] | None,
+                     participants: list[ParticipantOutcomes], criteria: Criterion,
+                     cutoff: date | None, as_of: str | None) -> dict[str, Any]:
+    """The body of `GET /endpoints` over `participants` (what `visible_outcomes` gave for
+    `sites` and `as_of`): a page that shows several reads reads the participants once."""
+    moment = _moment(as_of)
     day = cutoff or moment.date()
     report = endpoints(participants, criteria, day, moment)
     covered = report["population"]["enrolled"]
@@ -99,9 +107,16 @@ def read_safety(request: Request, ledger: LedgerDep, actor: ActorDep, cutoff: Cu
                 as_of: AsOfDep = None) -> dict[str, Any]:
     """Treatment-emergent adverse event tables (CTCAE v5), per term at the worst grade, over
     the participants treated by the cutoff at the sites you may read (`scope`)."""
-    moment = _moment(as_of)
     sites = readable_sites(actor)
-    participants = visible_outcomes(request, ledger, sites, as_of)
+    return safety_answer(request, sites, visible_outcomes(request, ledger, sites, as_of),
+                         cutoff, as_of)
+
+
+def safety_answer(request: Request, sites: tuple[str, ...] | None,
+                  participants: list[ParticipantOutcomes], cutoff: date | None,
+                  as_of: str | None) -> dict[str, Any]:
+    """The body of `GET /safety` over `participants`, as `endpoints_answer`."""
+    moment = _moment(as_of)
     day = cutoff or moment.date()
     report = safety_body(safety_report(participants, day), day, moment)
     treated = report["treated"]

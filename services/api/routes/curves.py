@@ -20,6 +20,7 @@ from services.api.deps import ActorDep, AsOfDep, LedgerDep
 from services.api.routes.analysis import CriteriaDep, Cutoff, _moment, visible_outcomes
 from services.api.scope import empty_state, readable_sites, scope, where
 from services.application import TrialLedger
+from services.study_outcomes import ParticipantOutcomes
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
@@ -37,7 +38,12 @@ class Summaries(NamedTuple):
 def _summaries(request: Request, ledger: TrialLedger, sites: tuple[str, ...] | None,
                as_of: str | None, criteria: Criterion, cutoff: date) -> Summaries:
     """The summaries `/endpoints` counts, from the outcome read model."""
-    participants = visible_outcomes(request, ledger, sites, as_of)
+    return summaries_of(visible_outcomes(request, ledger, sites, as_of), criteria, cutoff)
+
+
+def summaries_of(participants: list[ParticipantOutcomes], criteria: Criterion,
+                 cutoff: date) -> Summaries:
+    """The summaries of those of `participants` enrolled by the cutoff."""
     return Summaries(len(participants), [
         p.summary(criteria, cutoff) for p in participants if p.enrolled_on <= cutoff])
 
