@@ -59,8 +59,6 @@ Exit status 1 if any answer failed its check, the server died, or the run hit --
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import random
@@ -68,12 +66,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -92,41 +88,19 @@ from bench.harness import (
 )
 from bench.server import Server, fetch_token, with_server_errors
 from bench.stores import fresh_store, open_ledger, require_loopback
+from bench.web_profile import profile_pages
+from bench.web_workload import CONTENT_TYPES, DATA_MANAGER, Page, build_pages, quoted
 
-DATA_MANAGER = "bench-dm"
-CRITERION = "RECIST 1.1"
 QUICK_PARTICIPANTS = 50
 QUICK_REQUESTS = 8
 QUICK_WARMUP = 2
 MIN_ROUNDS = 5
 REQUEST_TIMEOUT_S = 120.0
-WAITS = frozenset({"acquire", "wait", "_wait_for_tstate_lock", "join", "sleep", "select",
-                   "poll", "result", "get", "_worker", "run_sync_in_worker_thread",
-                   "start_blocking_portal", "_call_func", "run_until_complete",
-                   "run_forever", "_run_once", "__call__"})
-"""Functions whose own time under a wall clock is mostly waiting for another thread (the
-test client's portal, anyio's worker pool): left out of the own-time list."""
-
-
 def _log(message: str) -> None:
     log_stamped(message, "web_pages")
 
 
-# -- what is asked ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page, its peer (the API read it stands on) and every API read it makes."""
-
-    name: str
-    route: str
-    """The route's path template (finds the page's function for the profile)."""
-    url: Callable[[int], str]
-    peer: Callable[[int], str]
-    reads: tuple[Callable[[int], str], ...] = ()
-    kind: str = "html"
-    check: Callable[[int, httpx.Response], str | None] = lambda i, r: None
+# -- the timed series ---------------------------------------------------------------------
 
 
 @dataclass
@@ -136,93 +110,6 @@ class Samples:
     ids: list[str] = field(default_factory=list)
     client_s: list[float] = field(default_factory=list)
     server_ms: list[float] = field(default_factory=list)
-
-
-def _q(value: str) -> str:
-    return quote(value, safe="")
-
-
-def build_pages(pids: Sequence[str], between: str, n: int) -> list[Page]:
-    """The pages of the requirement, each with its peer; round i's participant is
-    `pids[i % len(pids)]` (a random sample, the same for the page, its peer and its reads)."""
-    crit = f"criteria={_q(CRITERION)}"
-    other = next(c for c in _criteria() if c != CRITERION)
-
-    def pid(i: int) -> str:
-        return pids[i % len(pids)]
-
-    def every_participant(_: int, reply: httpx.Response) -> str | None:
-        missing = [p for p in (pids[0], pids[-1]) if p not in reply.text]
-        rows = reply.text.count('href="/app/participants/HCC-')
-        if missing or rows < n:
-            return f"{rows} participant links for {n} participants; missing {missing}"
-        return None
-
-    def names_participant(i: int, reply: httpx.Response) -> str | None:
-        return None if pid(i) in reply.text else f"{pid(i)} not on its casebook page"
-
-    def four_figures(_: int, reply: httpx.Response) -> str | None:
-        found = reply.text.count("<svg")
-        return None if found >= 4 else f"{found} <svg> elements, expected at least 4"
-
-    def png(_: int, reply: httpx.Response) -> str | None:
-        return None if reply.content.startswith(b"\x89PNG\r\n\x1a\n") else "not a PNG"
-
-    casebook_reads = (lambda i: f"/api/v1/participants/{pid(i)}",
-                      lambda i: f"/api/v1/participants/{pid(i)}/events",
-                      lambda i: f"/api/v1/participants/{pid(i)}/events",
-                      lambda i: f"/api/v1/audit-trail?participant_id={pid(i)}&limit=1000")
-    as_of = f"as_of={_q(between)}"
-    endpoints_reads = (lambda i: f"/api/v1/endpoints?{crit}",
-                       lambda i: f"/api/v1/endpoints?criteria={_q(other)}",
-                       lambda i: "/api/v1/safety",
-                       lambda i: f"/api/v1/endpoints/curves?{crit}")
-    return [
-        Page("participants list", "/app/participants", lambda i: "/app/participants",
-             lambda i: "/api/v1/participants",
-             (lambda i: "/api/v1/participants", lambda i: "/api/v1/queries"),
-             check=every_participant),
-        Page("casebook", "/app/participants/{participant_id}",
-             lambda i: f"/app/participants/{pid(i)}",
-             lambda i: f"/api/v1/participants/{pid(i)}", casebook_reads,
-             check=names_participant),
-        Page("casebook ?as_of=", "/app/participants/{participant_id}",
-             lambda i: f"/app/participants/{pid(i)}?{as_of}",
-             lambda i: f"/api/v1/participants/{pid(i)}?{as_of}",
-             (lambda i: f"/api/v1/participants/{pid(i)}?{as_of}",
-              lambda i: f"/api/v1/participants/{pid(i)}/events?{as_of}",
-              lambda i: f"/api/v1/participants/{pid(i)}/events",
-              lambda i: f"/api/v1/audit-trail?participant_id={pid(i)}&limit=1000&{as_of}"),
-             check=names_participant),
-        Page("audit trail", "/app/audit", lambda i: "/app/audit",
-             lambda i: "/api/v1/audit-trail?limit=100"),
-        Page("monitoring", "/app/monitoring", lambda i: "/app/monitoring",
-             lambda i: "/api/v1/queries",
-             (lambda i: "/api/v1/queries", lambda i: "/api/v1/queries/summary",
-              lambda i: "/api/v1/audit-reviews")),
-        Page("ledger", "/app/ledger", lambda i: "/app/ledger",
-             lambda i: "/api/v1/ledger/checkpoints/latest",
-             (lambda i: "/api/v1/ledger/checkpoints/latest",
-              lambda i: "/api/v1/ledger/public-key")),
-        Page("endpoints", "/app/endpoints", lambda i: f"/app/endpoints?{crit}",
-             lambda i: f"/api/v1/endpoints?{crit}", endpoints_reads, check=four_figures),
-        Page("plot km-pfs.svg", "/app/endpoints/plots/{name}",
-             lambda i: f"/app/endpoints/plots/km-pfs.svg?{crit}",
-             lambda i: f"/api/v1/endpoints/curves?{crit}", kind="svg"),
-        Page("plot km-pfs.png", "/app/endpoints/plots/{name}",
-             lambda i: f"/app/endpoints/plots/km-pfs.png?{crit}",
-             lambda i: f"/api/v1/endpoints/curves?{crit}", kind="png", check=png),
-    ]
-
-
-def _criteria() -> tuple[str, ...]:
-    from domain.protocol import CRITERIA
-
-    return tuple(CRITERIA)
-
-
-CONTENT_TYPES = {"html": "text/html", "svg": "image/svg+xml", "png": "image/png",
-                 "json": "application/json"}
 
 
 # -- the store -------------------------------------------------------------------------------
@@ -447,120 +334,6 @@ def summarise(measured: dict[str, Measured], durations: dict[str, float], target
     return rows
 
 
-# -- profiles --------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _in_process_app(url: str, secrets_dir: Path) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
-    from infra.logging import configure_logging
-    from infra.settings import Settings
-    from services.app import create_app
-
-    configure_logging("WARNING", stream=io.StringIO())  # no access lines in the profile
-    settings = Settings(database_url=url, secrets_dir=secrets_dir, jwt_secret=random_text(48))
-    app = create_app(settings, configure_logs=False)
-    with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
-        yield app, client
-
-
-def _page_function(app: Any, route: str) -> Any:
-    """The function of the GET route at `route` (included routers are walked: FastAPI keeps
-    them whole, not copied into the app's list)."""
-    todo = list(app.routes)
-    while todo:
-        candidate = todo.pop(0)
-        included = getattr(candidate, "original_router", None)
-        if included is not None:
-            todo.extend(included.routes)
-        elif getattr(candidate, "path", None) == route and "GET" in (
-                getattr(candidate, "methods", None) or ()):
-            return candidate.endpoint
-    raise BenchFailure(f"no GET route {route} in the app")
-
-
-def profile_pages(url: str, secrets_dir: Path, password: str, pages: Sequence[Page],
-                  warmup: int, requests: int) -> dict[str, Any]:
-    """Each page asked in this process under yappi; its threads' figures."""
-    import yappi
-
-    root = str(Path(__file__).resolve().parents[1]) + "/"
-    profiles: dict[str, Any] = {}
-    with _in_process_app(url, secrets_dir) as (app, client):
-        reply = client.post("/app/sign-in", data={"username": DATA_MANAGER,
-                                                  "password": password, "next": "/app/"})
-        cookie = reply.cookies.get("trial_ledger_session")
-        if reply.status_code != 303 or not cookie:
-            raise BenchFailure(f"in-process sign-in: {reply.status_code} {reply.text[:200]}")
-        headers = {"Cookie": f"trial_ledger_session={cookie}"}
-        client.cookies.clear()
-        for page in pages:
-            function = _page_function(app, page.route)
-            for i in range(warmup):
-                assert client.get(page.url(i), headers=headers).status_code == 200
-            yappi.clear_stats()
-            yappi.set_clock_type("wall")
-            yappi.start(builtins=True, profile_threads=True)
-            started = time.perf_counter()
-            for i in range(requests):
-                got = client.get(page.url(warmup + i), headers=headers)
-                if got.status_code != 200:
-                    raise BenchFailure(f"in-process {page.url(i)}: {got.status_code}")
-            elapsed = time.perf_counter() - started
-            yappi.stop()
-            profiles[page.name] = _profile_figures(yappi, function, root, requests, elapsed)
-            yappi.clear_stats()
-            _log(f"  profiled {page.name}")
-    return profiles
-
-
-def _profile_figures(yappi: Any, function: Any, root: str, requests: int, elapsed: float
-                     ) -> dict[str, Any]:
-    """The threads that ran `function`, merged: inclusive and own time per function."""
-    code = function.__code__
-    inclusive: dict[str, float] = defaultdict(float)
-    own: dict[str, float] = defaultdict(float)
-    calls: dict[str, int] = defaultdict(int)
-    page_s = 0.0
-    for thread in yappi.get_thread_stats():
-        stats = yappi.get_func_stats(filter={"ctx_id": thread.id})
-        ran = [s for s in stats if s.name == code.co_name and s.module == code.co_filename]
-        if not ran:
-            continue
-        page_s += sum(s.ttot for s in ran)
-        for s in stats:
-            key = _where(s.module, root, s.lineno, s.name)
-            inclusive[key] += s.ttot
-            own[key] += s.tsub
-            calls[key] += s.ncall
-    ours = {k: v for k, v in inclusive.items() if not k.startswith(("lib:", "builtins:", "<"))}
-
-    def top(figures: dict[str, float], n: int) -> list[dict[str, Any]]:
-        ranked = sorted(figures.items(), key=lambda kv: kv[1], reverse=True)[:n]
-        return [{"function": k, "ms_per_request": round(v * 1000 / requests, 2),
-                 "share": round(v / page_s, 3) if page_s else None,
-                 "calls_per_request": round(calls[k] / requests, 1)} for k, v in ranked]
-
-    own_work = {k: v for k, v in own.items() if k.rsplit(":", 1)[-1] not in WAITS}
-    return {"requests": requests, "page_function": code.co_name,
-            "page_ms_per_request": round(page_s * 1000 / requests, 2),
-            "client_ms_per_request": round(elapsed * 1000 / requests, 2),
-            "inclusive_ours": top(ours, 25), "own_all": top(own_work, 25)}
-
-
-def _where(module: str, root: str, lineno: int, name: str) -> str:
-    """`path/in/project.py:line:function` for the project's code; `lib:package/file.py:
-    function` for a library's (builtins as yappi names them)."""
-    if module.startswith(root) and "/.venv/" not in module:
-        return f"{module[len(root):]}:{lineno}:{name}"
-    if "site-packages/" in module:
-        return f"lib:{module.split('site-packages/', 1)[1]}:{name}"
-    if module.startswith("/"):
-        return f"lib:{'/'.join(module.split('/')[-2:])}:{name}"
-    return f"{module or '?'}:{name}"
-
-
 # -- one store -------------------------------------------------------------------------------
 
 
@@ -609,7 +382,7 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path, deadline: De
             result["failure_count"] = len(asker.failures)
             result["server_alive_after"] = server.alive()
         result["server_log"] = server.log_counts()
-        labels = {p.name: [read(0).replace(pids[0], "{id}").replace(_q(filled["between"]), "T")
+        labels = {p.name: [read(0).replace(pids[0], "{id}").replace(quoted(filled["between"]), "T")
                            for read in p.reads] for p in pages}
         result["rows"] = summarise(measured, server_durations(server.log_path), args.target_ms,
                                    labels)
