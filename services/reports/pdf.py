@@ -18,23 +18,16 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import reportlab
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -43,27 +36,25 @@ from reportlab.platypus import (
     Paragraph,
     SimpleDocTemplate,
     Spacer,
-    Table,
-    TableStyle,
 )
 from svglib.svglib import svg2rlg
 
 from domain.protocol import CRITERIA, TRIAL_TITLE
 from services.reports.content import StudyReportContent
-
-PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN = 20 * mm
-FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN
-MONO = "Courier"
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-FONT_FILES = (
-    (DEJAVU / "DejaVuSans.ttf", DEJAVU / "DejaVuSans-Bold.ttf"),
-    (Path(reportlab.__file__).parent / "fonts" / "Vera.ttf",
-     Path(reportlab.__file__).parent / "fonts" / "VeraBd.ttf"),
+from services.reports.typeset import (
+    FRAME_WIDTH,
+    MARGIN,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    grid,
+    interval,
+    number,
+    pairs,
+    plain,
+    rate_text,
+    report_fonts,
+    report_styles,
 )
-"""DejaVu Sans prints Latin, Greek and Cyrillic names as typed; reportlab's own Vera (Latin-1)
-is the fallback where DejaVu is not installed. A TrueType font is embedded in the file, so the
-PDF reads the same on every reader."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +95,8 @@ def as_of_text(content: StudyReportContent) -> str:
 
 def render_study_report(content: StudyReportContent, signature: SignatureManifest) -> bytes:
     """The signed study report as PDF bytes; equal inputs give equal bytes."""
-    regular, bold = _fonts()
-    styles = _styles(regular, bold)
+    regular, bold = report_fonts()
+    styles = report_styles(regular, bold)
     header = report_header(content)
     out = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -124,105 +115,6 @@ def render_study_report(content: StudyReportContent, signature: SignatureManifes
     ]
     doc.build(story, canvasmaker=_numbered_canvas(header, regular))
     return out.getvalue()
-
-
-# -- fonts, styles, cells -------------------------------------------------------------------
-
-
-@cache
-def _fonts() -> tuple[str, str]:
-    """Register the report's font family once per process; (regular, bold) names."""
-    regular, bold = "ReportSans", "ReportSans-Bold"
-    for plain, heavy in FONT_FILES:
-        if plain.is_file() and heavy.is_file():
-            pdfmetrics.registerFont(TTFont(regular, str(plain)))
-            pdfmetrics.registerFont(TTFont(bold, str(heavy)))
-            pdfmetrics.registerFontFamily(regular, normal=regular, bold=bold, italic=regular,
-                                          boldItalic=bold)
-            return regular, bold
-    raise RuntimeError("no TrueType font for the study report: "
-                       + ", ".join(str(plain) for plain, _ in FONT_FILES))
-
-
-def _styles(regular: str, bold: str) -> dict[str, ParagraphStyle]:
-    body = ParagraphStyle("body", fontName=regular, fontSize=9.5, leading=12.5, spaceAfter=4)
-    return {
-        "body": body,
-        "note": ParagraphStyle("note", parent=body, fontSize=8.5, leading=11,
-                               textColor=colors.HexColor("#444444")),
-        "title": ParagraphStyle("title", parent=body, fontName=bold, fontSize=24, leading=30,
-                                spaceAfter=10),
-        "subtitle": ParagraphStyle("subtitle", parent=body, fontSize=13, leading=17,
-                                   spaceAfter=18),
-        "h1": ParagraphStyle("h1", parent=body, fontName=bold, fontSize=15, leading=19,
-                             spaceBefore=10, spaceAfter=6),
-        "h2": ParagraphStyle("h2", parent=body, fontName=bold, fontSize=11.5, leading=15,
-                             spaceBefore=8, spaceAfter=4),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=8.5, leading=10.5, spaceAfter=0),
-        "head": ParagraphStyle("head", parent=body, fontName=bold, fontSize=8.5, leading=10.5,
-                               spaceAfter=0),
-        "mono": ParagraphStyle("mono", parent=body, fontName=MONO, fontSize=7.5, leading=9.5,
-                               spaceAfter=0),
-    }
-
-
-def _p(text: object, style: ParagraphStyle) -> Paragraph:
-    """A paragraph of plain text: whatever it holds is printed, never read as markup."""
-    return Paragraph(escape(str(text)), style)
-
-
-def _table(rows: list[list[object]], styles: dict[str, ParagraphStyle],
-           widths: list[float] | None = None, *, header: bool = True,
-           mono_column: int | None = None) -> Table:
-    """A grid of escaped cells; the first row is the header when `header`."""
-    cells = [[cell if isinstance(cell, Flowable) else
-              _p(cell, styles["head"] if header and index == 0 else
-                 styles["mono"] if column == mono_column else styles["cell"])
-              for column, cell in enumerate(row)] for index, row in enumerate(rows)]
-    table = Table(cells, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
-    commands: list[tuple[Any, ...]] = [
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#999999")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-    ]
-    if header:
-        commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6e6e6")))
-    table.setStyle(TableStyle(commands))
-    return table
-
-
-def _pairs(rows: Iterable[tuple[str, object]], styles: dict[str, ParagraphStyle],
-           mono: bool = False) -> Table:
-    """A two-column label / value table (values in a fixed-width font when `mono`)."""
-    return _table([[label, value] for label, value in rows], styles,
-                  [52 * mm, FRAME_WIDTH - 52 * mm], header=False,
-                  mono_column=1 if mono else None)
-
-
-def _num(value: object) -> str:
-    """A number exactly as the API wrote it (a float's shortest repr); NE where null."""
-    if value is None:
-        return "NE"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def _ci(bounds: list[float | None] | None) -> str:
-    """[lower, upper] as the API wrote it."""
-    if bounds is None:
-        return "NE"
-    return "[" + ", ".join(_num(bound) for bound in bounds) + "]"
-
-
-def _rate(rate: float | None) -> str:
-    """The fraction as answered, and the same as a percentage (exact: the API gives four
-    decimals)."""
-    if rate is None:
-        return "NE (n = 0)"
-    percent = (Decimal(repr(rate)) * 100).quantize(Decimal("0.01"))
-    return f"{_num(rate)} ({percent}%)"
 
 
 # -- sections -------------------------------------------------------------------------------
@@ -252,11 +144,11 @@ def _title_page(content: StudyReportContent, styles: dict[str, ParagraphStyle]
     ]
     return [
         Spacer(1, 40 * mm),
-        _p("Study report", styles["title"]),
-        _p(TRIAL_TITLE, styles["subtitle"]),
-        _pairs(rows, styles),
+        plain("Study report", styles["title"]),
+        plain(TRIAL_TITLE, styles["subtitle"]),
+        pairs(rows, styles),
         Spacer(1, 12 * mm),
-        _p("Every estimate in this report is the answer of the trial ledger's API for the "
+        plain("Every estimate in this report is the answer of the trial ledger's API for the "
            "cutoff and recorded time above, printed as it was given. The report is signed "
            "electronically (21 CFR Part 11): the signature manifestation is on the last page, "
            "and the SHA-256 of this file is recorded in the ledger when it is issued "
@@ -267,13 +159,13 @@ def _title_page(content: StudyReportContent, styles: dict[str, ParagraphStyle]
 def _flow(content: StudyReportContent, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     rows: list[list[object]] = [["Participants", "Number"]]
     rows += [[step.replace("_", " ").capitalize(), count] for step, count in content.flow.items()]
-    return [_p("Participant flow", styles["h1"]),
-            _table(rows, styles, [60 * mm, 30 * mm])]
+    return [plain("Participant flow", styles["h1"]),
+            grid(rows, styles, [60 * mm, 30 * mm])]
 
 
 def _endpoints(content: StudyReportContent, styles: dict[str, ParagraphStyle]
                ) -> list[Flowable]:
-    parts: list[Flowable] = [_p("Efficacy endpoints", styles["h1"])]
+    parts: list[Flowable] = [plain("Efficacy endpoints", styles["h1"])]
     for criterion in _criteria(content):
         parts += _criterion(criterion, content.endpoints[criterion], styles)
     return parts
@@ -282,27 +174,27 @@ def _endpoints(content: StudyReportContent, styles: dict[str, ParagraphStyle]
 def _criterion(criterion: str, body: dict[str, Any], styles: dict[str, ParagraphStyle]
                ) -> list[Flowable]:
     scope = body.get("scope") or {}
-    parts: list[Flowable] = [_p(criterion, styles["h2"])]
+    parts: list[Flowable] = [plain(criterion, styles["h2"])]
     if scope.get("summary"):
-        parts.append(_p(scope["summary"], styles["note"]))
+        parts.append(plain(scope["summary"], styles["note"]))
     if body.get("note"):
-        parts.append(_p(body["note"], styles["note"]))
+        parts.append(plain(body["note"], styles["note"]))
     population = body["population"]
-    parts.append(_table([["Enrolled", "Treated", "Evaluable"],
+    parts.append(grid([["Enrolled", "Treated", "Evaluable"],
                          [population["enrolled"], population["treated"],
                           population["evaluable"]]], styles, [30 * mm] * 3))
     parts.append(Spacer(1, 3 * mm))
     best = body["best_overall_response"]
-    parts.append(_table([["Best overall response", "CR", "PR", "SD", "PD", "NE"],
+    parts.append(grid([["Best overall response", "CR", "PR", "SD", "PD", "NE"],
                          ["Participants", *(best[key] for key in ("CR", "PR", "SD", "PD", "NE"))]],
                         styles, [45 * mm] + [18 * mm] * 5))
     parts.append(Spacer(1, 3 * mm))
     orr, dcr = body["orr"], body["dcr"]
-    parts.append(_table([
+    parts.append(grid([
         ["Endpoint", "Count / n", "Rate (fraction, %)", "95% CI (Clopper-Pearson)"],
-        ["ORR (CR + PR)", f"{orr['responders']}/{orr['n']}", _rate(orr["rate"]), _ci(orr["ci95"])],
-        ["DCR (CR + PR + SD)", f"{dcr['count']}/{dcr['n']}", _rate(dcr["rate"]),
-         _ci(dcr["ci95"])],
+        ["ORR (CR + PR)", f"{orr['responders']}/{orr['n']}", rate_text(orr["rate"]), interval(orr["ci95"])],
+        ["DCR (CR + PR + SD)", f"{dcr['count']}/{dcr['n']}", rate_text(dcr["rate"]),
+         interval(dcr["ci95"])],
     ], styles, [40 * mm, 25 * mm, 40 * mm, 55 * mm]))
     parts.append(Spacer(1, 3 * mm))
     rows: list[list[object]] = [["Endpoint", "n", "Events", "Censored", "Median (months)",
@@ -310,13 +202,13 @@ def _criterion(criterion: str, body: dict[str, Any], styles: dict[str, Paragraph
     for name, key in (("DOR", "dor"), ("PFS", "pfs"), ("OS", "os")):
         survival = body[key]
         median = ("not reached" if survival["median_months"] is None
-                  else _num(survival["median_months"]))
+                  else number(survival["median_months"]))
         rows.append([name, survival["n"], survival["events"], survival["censored"], median,
-                     _ci(survival["ci95"]), *(_landmark(survival.get(rate))
+                     interval(survival["ci95"]), *(_landmark(survival.get(rate))
                                               for rate in ("rate_6m", "rate_12m"))])
-    parts.append(_table(rows, styles, [21 * mm, 9 * mm, 16 * mm, 22 * mm, 20 * mm, 24 * mm,
+    parts.append(grid(rows, styles, [21 * mm, 9 * mm, 16 * mm, 22 * mm, 20 * mm, 24 * mm,
                                        29 * mm, 29 * mm]))
-    parts.append(_p("Medians in months (days / 30.4375), Kaplan-Meier; NE: not estimable.",
+    parts.append(plain("Medians in months (days / 30.4375), Kaplan-Meier; NE: not estimable.",
                     styles["note"]))
     return parts
 
@@ -324,17 +216,17 @@ def _criterion(criterion: str, body: dict[str, Any], styles: dict[str, Paragraph
 def _landmark(landmark: dict[str, Any] | None) -> str:
     if landmark is None:
         return "n/a"
-    return f"{_num(landmark['estimate'])} {_ci(landmark['ci95'])}"
+    return f"{number(landmark['estimate'])} {interval(landmark['ci95'])}"
 
 
 def _figures(content: StudyReportContent, styles: dict[str, ParagraphStyle],
              frame_height: float) -> list[Flowable]:
     if not content.plots:
         return []
-    parts: list[Flowable] = [PageBreak(), _p("Figures", styles["h1"])]
+    parts: list[Flowable] = [PageBreak(), plain("Figures", styles["h1"])]
     for title, svg in content.plots.items():
         drawing = _drawing(title, svg, FRAME_WIDTH, frame_height * 0.6)
-        parts.append(KeepTogether([_p(title, styles["h2"]), drawing, Spacer(1, 4 * mm)]))
+        parts.append(KeepTogether([plain(title, styles["h2"]), drawing, Spacer(1, 4 * mm)]))
     return parts
 
 
@@ -354,17 +246,17 @@ def _drawing(title: str, svg: str, width: float, height: float) -> Drawing:
 def _safety(content: StudyReportContent, styles: dict[str, ParagraphStyle]
             ) -> list[Flowable]:
     safety = content.safety
-    parts: list[Flowable] = [PageBreak(), _p("Safety", styles["h1"])]
+    parts: list[Flowable] = [PageBreak(), plain("Safety", styles["h1"])]
     scope = safety.get("scope") or {}
     if scope.get("summary"):
-        parts.append(_p(scope["summary"], styles["note"]))
-    parts.append(_p(f"Treated participants: {safety['treated']}. Treatment-emergent adverse "
+        parts.append(plain(scope["summary"], styles["note"]))
+    parts.append(plain(f"Treated participants: {safety['treated']}. Treatment-emergent adverse "
                     "events (CTCAE v5), each participant counted once per term at the worst "
                     "grade (G1 to G5); % of the treated.", styles["body"]))
     for table in safety["tables"].values():
-        parts.append(_p(table["title"], styles["h2"]))
-        percent = "" if table["percent"] is None else f" ({_num(table['percent'])}%)"
-        parts.append(_p(f"Participants with at least one: {table['participants']}{percent}",
+        parts.append(plain(table["title"], styles["h2"]))
+        percent = "" if table["percent"] is None else f" ({number(table['percent'])}%)"
+        parts.append(plain(f"Participants with at least one: {table['participants']}{percent}",
                         styles["body"]))
         if not table["terms"]:
             continue
@@ -372,18 +264,18 @@ def _safety(content: StudyReportContent, styles: dict[str, ParagraphStyle]
                                      *(f"G{grade}" for grade in range(1, 6))]]
         for term in table["terms"]:
             grades = term["by_worst_grade"]
-            rows.append([term["term"], term["participants"], _num(term["percent"]),
+            rows.append([term["term"], term["participants"], number(term["percent"]),
                          *(grades.get(str(grade), 0) for grade in range(1, 6))])
-        parts.append(_table(rows, styles, [67 * mm, 25 * mm, 13 * mm] + [13 * mm] * 5))
+        parts.append(grid(rows, styles, [67 * mm, 25 * mm, 13 * mm] + [13 * mm] * 5))
     return parts
 
 
 def _checkpoint(content: StudyReportContent, styles: dict[str, ParagraphStyle]
                 ) -> list[Flowable]:
-    parts: list[Flowable] = [_p("Ledger checkpoint", styles["h1"])]
+    parts: list[Flowable] = [plain("Ledger checkpoint", styles["h1"])]
     checkpoint = content.checkpoint
     if checkpoint is None:
-        return [*parts, _p("No signed checkpoint of the ledger had been issued when this "
+        return [*parts, plain("No signed checkpoint of the ledger had been issued when this "
                            "report was made.", styles["body"])]
     signature = str(checkpoint.get("signature", ""))
     rows: list[tuple[str, object]] = [
@@ -398,8 +290,8 @@ def _checkpoint(content: StudyReportContent, styles: dict[str, ParagraphStyle]
     ]
     if "events_after" in checkpoint:
         rows.append(("Events recorded after it", checkpoint["events_after"]))
-    parts.append(_pairs(rows, styles, mono=True))
-    parts.append(_p("The newest signed checkpoint when the report was made: the ledger's "
+    parts.append(pairs(rows, styles, mono=True))
+    parts.append(plain("The newest signed checkpoint when the report was made: the ledger's "
                     "Merkle root over its first tree-size events, signed with the ledger's key "
                     "(trial-ledger verify --checkpoint checks it offline).", styles["note"]))
     return parts
@@ -416,25 +308,25 @@ def root_hash_hex(checkpoint: dict[str, Any]) -> str:
 def _signature_page(content: StudyReportContent, signature: SignatureManifest,
                     styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     return [
-        _p("Electronic signature", styles["h1"]),
-        _p("Signed electronically under 21 CFR Part 11 (\u00a711.50, \u00a711.200): the signer "
+        plain("Electronic signature", styles["h1"]),
+        plain("Signed electronically under 21 CFR Part 11 (\u00a711.50, \u00a711.200): the signer "
            "entered their password again to sign this report.", styles["body"]),
         Spacer(1, 3 * mm),
-        _pairs([
+        pairs([
             ("Printed name", signature.full_name),
             ("Username", signature.username),
             ("Date and time of signing (UTC)", signature.signed_at_text),
             ("Meaning of the signature", signature.meaning),
         ], styles),
         Spacer(1, 6 * mm),
-        _p("What was signed", styles["h2"]),
-        _pairs([
+        plain("What was signed", styles["h2"]),
+        pairs([
             ("Clinical cutoff", content.cutoff.isoformat()),
             ("As of (recorded time)", as_of_text(content)),
             ("Sites covered", _sites_text(content)),
         ], styles),
         Spacer(1, 6 * mm),
-        _p("The SHA-256 of this file, the signer and the meaning are recorded in the trial "
+        plain("The SHA-256 of this file, the signer and the meaning are recorded in the trial "
            "ledger as an export of format study-report; trial-ledger export verify FILE finds "
            "that record and checks the hash chain that holds it.", styles["note"]),
     ]
