@@ -1,92 +1,37 @@
 """The `trial-ledger` command line.
 
 Each command reads its settings once (`get_settings`). A command that writes migrates the store
-(`_migrate`); one that signs or records participants also takes the secrets step
-(`_writing`: `ensure_secrets`). A read-only command (`_reading`) opens the store as it is: it
+(`migrate`); one that signs or records participants also takes the secrets step
+(`writing`: `ensure_secrets`). A read-only command (`reading`) opens the store as it is: it
 neither migrates it nor creates a secret, and an unmigrated store is refused (exit 3).
 """
 
 from __future__ import annotations
 
-import getpass
 import json
-import sys
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from domain.errors import DomainError
 from infra.db import create_engine
 from infra.logging import configure_logging
-from infra.migrate import require_current_schema, upgrade_store
-from infra.secrets import check_secret_files, ensure_secrets
 from infra.settings import Settings, get_settings
-from services.cli_errors import EXIT_CODES_HELP, CliFailure, ExitCode, FailCleanly, using_store
+from services.cli_errors import EXIT_CODES_HELP, PLAIN_HELP, CliFailure, ExitCode, FailCleanly
 from services.cli_exports import export_app
 from services.cli_import import import_app
+from services.cli_store import err, ledger_of, migrate, reading, refuse_exposed_secrets, writing
+from services.cli_users import study_app, users_app
 
-# Plain (click) help: flags print as `--flag`, never with a `<bool>` type.
-_HELP = {"rich_markup_mode": None, "no_args_is_help": True}
 app = typer.Typer(cls=FailCleanly, add_completion=False, pretty_exceptions_enable=False,
                   help="Event-sourced audit ledger for the TACE + camrelizumab + apatinib "
-                       "trial.", epilog=EXIT_CODES_HELP, **_HELP)  # type: ignore[arg-type]
-db_app = typer.Typer(help="Store schema.", **_HELP)  # type: ignore[arg-type]
-users_app = typer.Typer(help="User accounts.", **_HELP)  # type: ignore[arg-type]
-study_app = typer.Typer(help="Study-wide declarations (data cutoffs).",
-                        **_HELP)  # type: ignore[arg-type]
+                       "trial.", epilog=EXIT_CODES_HELP, **PLAIN_HELP)
+db_app = typer.Typer(help="Store schema.", **PLAIN_HELP)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(study_app, name="study")
 app.add_typer(export_app, name="export")
 app.add_typer(import_app, name="import")
-err = Console(stderr=True)
-
-
-def _ledger(settings: Settings):  # type: ignore[no-untyped-def]
-    from services.application import TrialLedger
-
-    return TrialLedger(settings, create_engine(settings.database))
-
-
-def _migrate(settings: Settings) -> None:
-    """Apply the migrations as the schema owner (commands that write)."""
-    from infra.db import DatabaseURL
-
-    variable = ("TRIAL_LEDGER_MIGRATION_DATABASE_URL" if settings.migration_database_url
-                else "TRIAL_LEDGER_DATABASE_URL")
-    using_store(variable, DatabaseURL.parse(settings.migration_url()))
-    upgrade_store(settings)
-    using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
-
-
-def _reading() -> Settings:
-    """Settings for a read-only command, once the store is known to exist at the current
-    schema: nothing is created or migrated (a missing SQLite file, an unreachable or
-    unmigrated store is exit 3), and the store is opened read-only."""
-    settings = get_settings().for_reading()
-    using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
-    engine = create_engine(settings.database)
-    try:
-        require_current_schema(engine)
-    finally:
-        engine.dispose()
-    return settings
-
-
-def _refuse_exposed_secrets(settings: Settings) -> None:
-    """Exit 2 with one line naming the file and the fix if others could read a secret."""
-    check_secret_files(settings)  # InsecureSecretFile: one line and exit 2 (FailCleanly)
-
-
-def _writing() -> Settings:
-    """Settings for a command that signs or records participants: an exposed secret is exit 2
-    before anything else, then the store is migrated and missing secrets are created."""
-    settings = get_settings()
-    _refuse_exposed_secrets(settings)
-    _migrate(settings)
-    ensure_secrets(settings)
-    return settings
 
 
 @db_app.command("upgrade")
@@ -95,122 +40,8 @@ def db_upgrade() -> None:
     else TRIAL_LEDGER_DATABASE_URL), granting the runtime role what the service needs; creates
     a SQLite store that does not exist yet."""
     settings = get_settings()
-    _migrate(settings)
+    migrate(settings)
     err.print(f"schema up to date on {settings.database.kind}")
-
-
-@users_app.command("add")
-def users_add(
-    name: Annotated[str, typer.Argument(metavar="USERNAME")],
-    role: Annotated[str, typer.Option(metavar="ROLE", help="site_coordinator, investigator, monitor, "
-                                           "data_manager, auditor or admin")],
-    site: Annotated[list[str] | None, typer.Option(metavar="SITE", help="A site the user works for "
-                                                        "(repeatable).")] = None,
-    full_name: Annotated[str, typer.Option(metavar="TEXT", help="Printed name shown on signatures.")] = "",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin",
-                                                 help="Read the password from standard input."
-                                                 )] = False,
-) -> None:
-    """Create an account (the first admin comes from here)."""
-    from services.accounts import add_user
-    from services.application import Actor
-
-    settings = get_settings()
-    _migrate(settings)
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass()
-    ledger = _ledger(settings)
-    try:
-        account = add_user(ledger, username=name, role=role, sites=list(site or []),
-                           full_name=full_name or name, password=password,
-                           by=Actor(f"cli:{getpass.getuser()}", "system"))
-    except DomainError as error:
-        err.print(f"[red]not created:[/red] {error.message}")
-        raise typer.Exit(ExitCode.CONFIGURATION) from None
-    err.print(f"created {account.username} ({account.account_role})")
-
-
-Reason = Annotated[str, typer.Option(metavar="TEXT", help="Why (required; kept in the ledger).")]
-Username = Annotated[str, typer.Argument(metavar="USERNAME")]
-
-
-AccountCommand = Literal["lock_account", "unlock_account", "deactivate_account", "grant_role"]
-
-
-def _account_command(name: str, command: AccountCommand, *args: str) -> None:
-    """One named account command of the application (`lock_account`, `grant_role`, ...) as
-    the operator at the console (e.g. unlock the last admin)."""
-    from domain.ledger_event import Author
-
-    settings = get_settings()
-    _migrate(settings)
-    ledger = _ledger(settings)
-    by = Author(f"cli:{getpass.getuser()}", "system")
-    try:
-        account = getattr(ledger, command)(name, *args[:-1], by, args[-1])
-    except DomainError as error:
-        err.print(f"[red]not changed:[/red] {error.message}", highlight=False)
-        raise typer.Exit(ExitCode.CONFIGURATION) from None
-    view = account.public_view()
-    err.print(f"{name}: role {view['role']}, active {view['active']}, locked {view['locked']}")
-
-
-@users_app.command("lock")
-def users_lock(name: Username, reason: Reason) -> None:
-    """Lock an account: it cannot sign in and its tokens stop working."""
-    _account_command(name, "lock_account", reason)
-
-
-@users_app.command("unlock")
-def users_unlock(name: Username, reason: Reason) -> None:
-    """Unlock an account (also after five failed sign-ins)."""
-    _account_command(name, "unlock_account", reason)
-
-
-@users_app.command("deactivate")
-def users_deactivate(name: Username, reason: Reason) -> None:
-    """Close an account for good; the username is never reused."""
-    _account_command(name, "deactivate_account", reason)
-
-
-@users_app.command("grant")
-def users_grant(name: Username,
-                role: Annotated[str, typer.Option(metavar="ROLE", help="The new role.")],
-                reason: Reason) -> None:
-    """Grant a role, replacing the account's current one."""
-    _account_command(name, "grant_role", role, reason)
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """List every account ever created (deactivated ones too; usernames are never reused):
-    username, full name, role, sites, active, locked. Read only."""
-    from datetime import UTC, datetime
-
-    from services.cli_output import accounts_table
-
-    ledger = _ledger(_reading())
-    now = datetime.now(UTC)
-    views = [account.public_view(now) for name in ledger.usernames()
-             if (account := ledger.account(name)) is not None]
-    Console().print(accounts_table(views))
-
-
-@study_app.command("cutoffs")
-def study_cutoffs() -> None:
-    """List the declared data cutoffs: name, cutoff date, who declared it, when it was
-    recorded, and why. Read only."""
-    from domain.study import STUDY_STREAM_ID
-    from services.cli_output import cutoffs_table
-
-    ledger = _ledger(_reading())
-    study = ledger.study()
-    cutoffs = [{**view, "recorded_at": ledger.recorded_at(STUDY_STREAM_ID, view["version"])}
-               for view in (study.cutoff_views() if study else [])]
-    if not cutoffs:
-        err.print("no cutoff declared yet (a data manager declares one with "
-                  "POST /api/v1/study/cutoffs)")
-        return
-    Console().print(cutoffs_table(cutoffs))
 
 
 def _check_signing_key(settings: Settings, engine: Any) -> None:
@@ -260,8 +91,8 @@ def verify(
     from infra.ledger.store import LedgerStore
     from infra.ledger.verification import verify_store
 
-    settings = _reading()
-    _refuse_exposed_secrets(settings)
+    settings = reading()
+    refuse_exposed_secrets(settings)
     store = LedgerStore(create_engine(settings.database))
     _check_signing_key(settings, store.engine)
     result = verify_store(store, settings, expected_head=head)
@@ -276,7 +107,7 @@ def verify(
     if read_models:
         from projections.verify_models import verify_read_models
 
-        result.read_models = verify_read_models(_ledger(settings), store.engine)
+        result.read_models = verify_read_models(ledger_of(settings), store.engine)
     typer.echo(json.dumps(result.as_dict(), indent=2))
     for line in result.lines():
         err.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -310,7 +141,7 @@ def serve(
 
     # this process' own lines (the worker's) as JSON
     configure_logging(get_settings().log_level)
-    settings = _writing()
+    settings = writing()
     if demo:
         from services.demo import ensure_demo
 
@@ -354,7 +185,7 @@ def endpoints(
     from infra.ledger.chain import format_recorded_at
     from services.cli_output import endpoints_table
 
-    ledger = _ledger(_reading())
+    ledger = ledger_of(reading())
     try:
         if criteria not in CRITERIA:
             raise ValueError(f"--criteria must be {' or '.join(CRITERIA)}, not {criteria!r}")
@@ -395,8 +226,8 @@ def seed_command(
     from services.demo import print_demo_accounts, seeding_progress
     from services.seed import StoreNotEmpty, seed_trial
 
-    settings = _writing()
-    ledger = _ledger(settings)
+    settings = writing()
+    ledger = ledger_of(settings)
     err.print(f"seeding {participants} synthetic participants (seed {seed})...")
     try:
         with seeding_progress(err) as progress:
@@ -431,8 +262,8 @@ def project(
     from services.monitoring.runner import ReactionRunner
     from services.monitoring.runner import follow as react
 
-    settings = _writing()
-    ledger = _ledger(settings)
+    settings = writing()
+    ledger = ledger_of(settings)
     projector = Projector(ledger, ledger.store.engine)
     reactions = ReactionRunner(ledger, ledger.store.engine)  # edit checks: system queries
     if once:
@@ -463,8 +294,8 @@ def rebuild() -> None:
     from projections.state import rebuild as rebuild_projections
     from projections.state import state_hashes
 
-    settings = _writing()
-    ledger = _ledger(settings)
+    settings = writing()
+    ledger = ledger_of(settings)
     engine = ledger.store.engine
     total = ledger.store.count()
     with Progress(console=err) as progress:

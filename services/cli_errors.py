@@ -41,6 +41,10 @@ class ExitCode(IntEnum):
     STORE_UNAVAILABLE = 3
 
 
+PLAIN_HELP: dict[str, Any] = {"rich_markup_mode": None, "no_args_is_help": True}
+"""Every command group's help: plain (click), so flags print as `--flag`, never with a
+`<bool>` type; a group named alone prints its help."""
+
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
     "  0  ok\n"

@@ -23,11 +23,11 @@ from infra.logging import configure_logging
 from infra.migrate import require_current_schema
 from infra.secrets import ensure_secrets
 from infra.settings import get_settings
-from services.cli_errors import CliFailure, ExitCode, using_store
+from services.cli_errors import PLAIN_HELP, CliFailure, ExitCode, using_store
 from services.exports.scope import ExportScope
 
-_HELP: dict[str, Any] = {"rich_markup_mode": None, "no_args_is_help": True}
-export_app = typer.Typer(help="Files that leave the ledger (each one recorded in it).", **_HELP)
+export_app = typer.Typer(help="Files that leave the ledger (each one recorded in it).",
+                         **PLAIN_HELP)
 err = Console(stderr=True)
 
 Sites = Annotated[list[str] | None, typer.Option("--site", metavar="SITE",

@@ -13,11 +13,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services.cli_errors import CliFailure, ExitCode
+from services.cli_errors import PLAIN_HELP, CliFailure, ExitCode
 from services.cli_exports import opened_store
 
 import_app = typer.Typer(help="Data brought into an empty ledger from another system.",
-                         rich_markup_mode=None, no_args_is_help=True)
+                         **PLAIN_HELP)
 err = Console(stderr=True)
 
 
