@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+
+def today() -> str:
+    """The server's today (UTC): the date a correction made now carries."""
+    return datetime.now(UTC).date().isoformat()
 
 
 def enrollment(site_id: str = "S01", on: str = "2026-01-10", **overrides: Any) -> dict[str, Any]:

@@ -7,7 +7,6 @@ it corrects. A body that could mean either gets a 422 that explains both.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from tests import story
@@ -15,10 +14,6 @@ from tests.api.conftest import Api
 
 PID = "HCC-01-001"
 ONSET = "2026-10-10"
-
-
-def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
 
 
 def _with_adverse_event(api: Api) -> str:
@@ -44,7 +39,7 @@ def _corrected_grade_3() -> dict[str, Any]:
 
 def test_a_correction_dated_today_keeps_the_original_onset(api: Api) -> None:
     event_id = _with_adverse_event(api)
-    response = api.post(PID, story.correction(event_id, _today(), _corrected_grade_3()))
+    response = api.post(PID, story.correction(event_id, story.today(), _corrected_grade_3()))
     assert response.status_code == 201, response.text
     adverse_event = _adverse_event(api)
     assert adverse_event["onset_on"] == ONSET
@@ -53,7 +48,7 @@ def test_a_correction_dated_today_keeps_the_original_onset(api: Api) -> None:
 
 def test_a_correction_moves_the_clinical_date_only_when_its_data_says_so(api: Api) -> None:
     event_id = _with_adverse_event(api)
-    body = story.correction(event_id, _today(), _corrected_grade_3(), new_date="2026-10-12")
+    body = story.correction(event_id, story.today(), _corrected_grade_3(), new_date="2026-10-12")
     response = api.post(PID, body)
     assert response.status_code == 201, response.text
     assert _adverse_event(api)["onset_on"] == "2026-10-12"
@@ -89,7 +84,7 @@ def test_a_correction_dated_as_the_original_entry_is_not_ambiguous(api: Api) -> 
 def test_an_explicit_new_date_is_checked_like_a_new_entry(api: Api) -> None:
     event_id = _with_adverse_event(api)
     before = api.ledger_state()
-    body = story.correction(event_id, _today(), _corrected_grade_3(), new_date="2025-12-01")
+    body = story.correction(event_id, story.today(), _corrected_grade_3(), new_date="2025-12-01")
     response = api.post(PID, body)  # before enrolment
     assert response.status_code == 409, response.text
     assert api.ledger_state() == before

@@ -7,7 +7,6 @@ citing the correction; as of before the correction the query reads as open."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from services.monitoring.runner import ReactionRunner, run_reactions
@@ -17,10 +16,6 @@ from tests.api.conftest import Api
 
 PID = "HCC-01-001"
 FIELD = "reads/RECIST 1.1/targets/0/diameter_mm"
-
-
-def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
 
 
 def _run(api: Api) -> int:
@@ -63,7 +58,7 @@ def test_a_typo_opens_a_system_query_and_its_correction_closes_it(api: Api) -> N
 
     fixed = story.scan("2026-01-08", baseline=True, recist_mm=[40, 30],
                        mrecist_mm=[35, 25])["data"]
-    correction = _post(api, story.correction(scan, _today(), fixed))
+    correction = _post(api, story.correction(scan, story.today(), fixed))
     still_open = _queries(api)[0]
     assert still_open["state"] == "open"  # the runner has not seen the correction yet
     _run(api)
@@ -89,7 +84,7 @@ def test_as_of_before_the_correction_the_query_is_open(api: Api) -> None:
     query = _queries(api)[0]
     fixed = story.scan("2026-01-08", baseline=True, recist_mm=[40, 30],
                        mrecist_mm=[35, 25])["data"]
-    _post(api, story.correction(scan, _today(), fixed))
+    _post(api, story.correction(scan, story.today(), fixed))
     _run(api)
     closed_at = _queries(api)[0]["history"][-1]["recorded_at"]
     correction_at = api.get(f"/api/v1/participants/{PID}/events", "coord1").json()[-1][
@@ -119,7 +114,7 @@ def test_a_correction_that_keeps_the_typo_leaves_the_query_open(api: Api) -> Non
     _run(api)
     same = story.scan("2026-01-08", baseline=True, recist_mm=[400, 31],
                       mrecist_mm=[35, 25])["data"]
-    _post(api, story.correction(scan, _today(), same))
+    _post(api, story.correction(scan, story.today(), same))
     _run(api)
     assert [q["state"] for q in _queries(api)] == ["open"]
 
@@ -134,7 +129,7 @@ def test_a_person_closing_a_system_query_is_final_for_that_value(api: Api) -> No
     assert closed.status_code == 200, closed.text
     other = story.scan("2026-01-08", baseline=True, recist_mm=[400, 32],
                        mrecist_mm=[35, 25])["data"]
-    _post(api, story.correction(scan, _today(), other))
+    _post(api, story.correction(scan, story.today(), other))
     _run(api)
     assert [q["state"] for q in _queries(api)] == ["closed"]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema_rs
@@ -60,10 +59,6 @@ class Walk:
         self.seen[(method, template)].add(response.status_code)
 
 
-def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
-
-
 def _clinical_story(walk: Walk) -> dict[str, str]:
     """Enrol, scan, treat, report an AE, correct, sign, lock and unlock, transfer."""
     events = "/api/v1/participants/{participant_id}/events"
@@ -77,7 +72,7 @@ def _clinical_story(walk: Walk) -> dict[str, str]:
         answer = walk.call("POST", events, "coord1", path={"participant_id": PID}, json=body)
         assert answer.status_code == 201, answer.text
         ids[body["type"]] = answer.json()["event_id"]
-    fix = story.correction(ids["DoseAdministered"], _today(), story.camrelizumab("x")["data"])
+    fix = story.correction(ids["DoseAdministered"], story.today(), story.camrelizumab("x")["data"])
     assert walk.call("POST", events, "coord1", path={"participant_id": PID},
                      json=fix).status_code == 201
     batch = walk.call("POST", "/api/v1/events/batch", "coord1", json={"events": [

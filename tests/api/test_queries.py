@@ -3,7 +3,6 @@ input on every parameter and field, and every read as of before and after each s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,10 +12,6 @@ from tests.api.conftest import Api
 
 PID, OTHER = "HCC-01-001", "HCC-02-001"
 QUERIES = "/api/v1/queries"
-
-
-def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
 
 
 def _enrol(api: Api) -> dict[str, str]:
@@ -114,7 +109,7 @@ def test_an_answer_may_cite_only_a_correction_of_the_queried_entry(api: Api) -> 
                                                   "correction_event_id": ids[PID]})
     assert wrong.status_code == 422
     assert wrong.json()["errors"][0]["loc"] == "correction_event_id"
-    fix = api.post(PID, story.correction(ids["dose"], _today(),
+    fix = api.post(PID, story.correction(ids["dose"], story.today(),
                                          story.camrelizumab("x")["data"]))
     assert fix.status_code == 201, fix.text
     cited = fix.json()["event_id"]
@@ -211,7 +206,7 @@ def test_a_query_on_what_is_not_an_entry_of_the_participant_is_refused(api: Api)
         response = _send(api, QUERIES, "monitor1", {"participant_id": PID, "text": "x", **body})
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["loc"] == loc
-    voided = api.post(PID, story.void(ids["dose"], _today()))
+    voided = api.post(PID, story.void(ids["dose"], story.today()))
     assert voided.status_code == 201
     before = api.ledger_state()
     response = _send(api, QUERIES, "monitor1", {"participant_id": PID, "text": "x",

@@ -67,7 +67,7 @@ def test_a_verified_scan_corrected_later_is_withdrawn_once_and_reads_back_at_eac
     assert scan["mark"]["position"] == marked.json()["position"]
 
     corrected = story.scan("2026-01-08", baseline=True, recist_mm=[41, 22], mrecist_mm=[35, 20])
-    fix = api.post(PID, story.correction(ids["scan"], "2026-11-30", corrected["data"]), "dm")
+    fix = api.post(PID, story.correction(ids["scan"], story.today(), corrected["data"]), "dm")
     assert fix.status_code == 201, fix.text
     corrected_at = _head(api)
     pending = _entries(api)[ids["scan"]]
@@ -207,7 +207,7 @@ def test_reads_write_nothing_even_with_a_withdrawal_pending(api: Api) -> None:
 def test_verifying_a_changed_entry_again_records_its_withdrawal_first(api: Api) -> None:
     ids = _trial(api)
     assert _mark(api, event_ids=[ids["dose"]]).status_code == 201
-    fix = api.post(PID, story.correction(ids["dose"], "2026-11-30",
+    fix = api.post(PID, story.correction(ids["dose"], story.today(),
                                          story.camrelizumab("x")["data"] | {"dose_mg": 180}))
     assert fix.status_code == 201, fix.text
     again = _mark(api, event_ids=[ids["dose"]])
@@ -233,7 +233,7 @@ def test_a_mark_decided_just_before_a_correction_is_withdrawn_when_the_runner_re
     engine = api.client.app.state.engine  # type: ignore[attr-defined]
     as_read = ledger.participant(PID, as_of=_head(api))
     corrected = story.scan("2026-01-08", baseline=True, recist_mm=[41, 22], mrecist_mm=[35, 20])
-    fix = api.post(PID, story.correction(ids["scan"], "2026-11-30", corrected["data"]), "dm")
+    fix = api.post(PID, story.correction(ids["scan"], story.today(), corrected["data"]), "dm")
     assert fix.status_code == 201, fix.text
     run_reactions(ledger, engine)  # passes the correction: no mark yet
 
