@@ -36,8 +36,8 @@ from typing import Any
 from bench.harness import DEFAULT_PG_URL, code_version, loadavg_1m, random_text
 from bench.server import trial_ledger_command
 from bench.stores import fresh_store, require_loopback
-from bench.web_pages import _server_env, fill_store, settle
-from bench.web_profile import _in_process_app
+from bench.web_pages import fill_store, server_env, settle
+from bench.web_profile import in_process_app, signed_in
 from bench.web_workload import DATA_MANAGER
 
 
@@ -104,20 +104,14 @@ def run(args: argparse.Namespace) -> list[str]:
         password = random_text(24)
         subprocess.run([trial_ledger_command(), "users", "add", DATA_MANAGER, "--role",
                         "data_manager", "--full-name", "Bench Data Manager",
-                        "--password-stdin"], env=_server_env(store["url"], secrets_dir, 600),
+                        "--password-stdin"], env=server_env(store["url"], secrets_dir, 600),
                        input=password + "\n", text=True, check=True, capture_output=True)
         settle(store["url"], secrets_dir, checkpoint=True)
         collections = FullCollections()
         gc.callbacks.append(collections)
         try:
-            with _in_process_app(store["url"], secrets_dir) as (_app, client):
-                reply = client.post("/app/sign-in", data={
-                    "username": DATA_MANAGER, "password": password, "next": "/app/"})
-                cookie = reply.cookies.get("trial_ledger_session")
-                if reply.status_code != 303 or not cookie:
-                    raise SystemExit(f"sign-in: {reply.status_code} {reply.text[:200]}")
-                client.cookies.clear()
-                headers = {"Cookie": f"trial_ledger_session={cookie}"}
+            with in_process_app(store["url"], secrets_dir) as (_app, client):
+                headers = signed_in(client, password)
                 settle(store["url"], secrets_dir, checkpoint=False)  # the sign-in's events
                 time_rounds(client, args.page, headers, args.warmup, collections)
                 tracked = len(gc.get_objects())

@@ -176,7 +176,7 @@ def settle(url: str, secrets_dir: Path, *, checkpoint: bool) -> float:
     return round(time.perf_counter() - started, 1)
 
 
-def _server_env(url: str, secrets_dir: Path, timeout_s: float) -> dict[str, str]:
+def server_env(url: str, secrets_dir: Path, timeout_s: float) -> dict[str, str]:
     return {
         **os.environ,
         "TRIAL_LEDGER_DATABASE_URL": url,
@@ -349,7 +349,7 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path, deadline: De
         _log(f"{kind}: {filled['events']} events saved in {filled['fill_s']} s; queries in "
              f"{filled['queries_s']} s")
         deadline.check("filling the store")
-        server = Server(_server_env(store["url"], secrets_dir, args.timeout), workdir, deadline,
+        server = Server(server_env(store["url"], secrets_dir, args.timeout), workdir, deadline,
                         serve_options=("--no-worker",))
         password = random_text(24)
         server.cli("users", "add", DATA_MANAGER, "--role", "data_manager", "--full-name",

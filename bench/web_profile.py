@@ -24,7 +24,7 @@ test client's portal, anyio's worker pool): left out of the own-time list."""
 
 
 @contextlib.contextmanager
-def _in_process_app(url: str, secrets_dir: Path) -> Iterator[Any]:
+def in_process_app(url: str, secrets_dir: Path) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
     from infra.logging import configure_logging
@@ -36,6 +36,18 @@ def _in_process_app(url: str, secrets_dir: Path) -> Iterator[Any]:
     app = create_app(settings, configure_logs=False)
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
         yield app, client
+
+
+def signed_in(client: Any, password: str) -> dict[str, str]:
+    """The data manager signed in through the form: the session cookie as a header (the
+    client's own cookie jar emptied, so each request carries exactly this session)."""
+    reply = client.post("/app/sign-in", data={"username": DATA_MANAGER, "password": password,
+                                              "next": "/app/"})
+    cookie = reply.cookies.get("trial_ledger_session")
+    if reply.status_code != 303 or not cookie:
+        raise BenchFailure(f"in-process sign-in: {reply.status_code} {reply.text[:200]}")
+    client.cookies.clear()
+    return {"Cookie": f"trial_ledger_session={cookie}"}
 
 
 def _page_function(app: Any, route: str) -> Any:
@@ -60,14 +72,8 @@ def profile_pages(url: str, secrets_dir: Path, password: str, pages: Sequence[Pa
 
     root = str(Path(__file__).resolve().parents[1]) + "/"
     profiles: dict[str, Any] = {}
-    with _in_process_app(url, secrets_dir) as (app, client):
-        reply = client.post("/app/sign-in", data={"username": DATA_MANAGER,
-                                                  "password": password, "next": "/app/"})
-        cookie = reply.cookies.get("trial_ledger_session")
-        if reply.status_code != 303 or not cookie:
-            raise BenchFailure(f"in-process sign-in: {reply.status_code} {reply.text[:200]}")
-        headers = {"Cookie": f"trial_ledger_session={cookie}"}
-        client.cookies.clear()
+    with in_process_app(url, secrets_dir) as (app, client):
+        headers = signed_in(client, password)
         for page in pages:
             function = _page_function(app, page.route)
             for i in range(warmup):
