@@ -37,8 +37,8 @@ from bench.harness import DEFAULT_PG_URL, code_version, loadavg_1m, random_text
 from bench.server import trial_ledger_command
 from bench.stores import fresh_store, require_loopback
 from bench.web_pages import fill_store, server_env, settle
-from bench.web_profile import in_process_app, signed_in
-from bench.web_workload import DATA_MANAGER
+from bench.web_profile import in_process_app
+from bench.web_workload import DATA_MANAGER, sign_in
 
 
 @dataclass
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> list[str]:
         gc.callbacks.append(collections)
         try:
             with in_process_app(store["url"], secrets_dir) as (_app, client):
-                headers = signed_in(client, password)
+                headers = {"Cookie": sign_in(client, DATA_MANAGER, password)}
                 settle(store["url"], secrets_dir, checkpoint=False)  # the sign-in's events
                 time_rounds(client, args.page, headers, args.warmup, collections)
                 tracked = len(gc.get_objects())

@@ -89,7 +89,7 @@ from bench.harness import (
 from bench.server import Server, fetch_token, with_server_errors
 from bench.stores import fresh_store, open_ledger, require_loopback
 from bench.web_profile import profile_pages
-from bench.web_workload import CONTENT_TYPES, DATA_MANAGER, Page, build_pages, quoted
+from bench.web_workload import CONTENT_TYPES, DATA_MANAGER, Page, build_pages, quoted, sign_in
 
 QUICK_PARTICIPANTS = 50
 QUICK_REQUESTS = 8
@@ -186,18 +186,6 @@ def server_env(url: str, secrets_dir: Path, timeout_s: float) -> dict[str, str]:
         "TRIAL_LEDGER_LOG_LEVEL": "INFO",  # the access lines carry the server's durations
         "PYTHONUNBUFFERED": "1",
     }
-
-
-def sign_in(client: httpx.Client, username: str, password: str) -> str:
-    """The session cookie the sign-in form sets (sent by hand: the cookie jar's handling of
-    a bare IP host is not what is measured)."""
-    reply = client.post("/app/sign-in", data={"username": username, "password": password,
-                                              "next": "/app/participants"})
-    cookie = reply.cookies.get("trial_ledger_session")
-    if reply.status_code != 303 or not cookie:
-        raise BenchFailure(f"sign-in form: {reply.status_code} {reply.text[:300]}")
-    client.cookies.clear()
-    return f"trial_ledger_session={cookie}"
 
 
 def check_projected(client: httpx.Client, bearer: dict[str, str]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import BenchFailure, log_stamped, random_text
-from bench.web_workload import DATA_MANAGER, Page
+from bench.web_workload import DATA_MANAGER, Page, sign_in
 
 WAITS = frozenset({"acquire", "wait", "_wait_for_tstate_lock", "join", "sleep", "select",
                    "poll", "result", "get", "_worker", "run_sync_in_worker_thread",
@@ -36,18 +36,6 @@ def in_process_app(url: str, secrets_dir: Path) -> Iterator[Any]:
     app = create_app(settings, configure_logs=False)
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
         yield app, client
-
-
-def signed_in(client: Any, password: str) -> dict[str, str]:
-    """The data manager signed in through the form: the session cookie as a header (the
-    client's own cookie jar emptied, so each request carries exactly this session)."""
-    reply = client.post("/app/sign-in", data={"username": DATA_MANAGER, "password": password,
-                                              "next": "/app/"})
-    cookie = reply.cookies.get("trial_ledger_session")
-    if reply.status_code != 303 or not cookie:
-        raise BenchFailure(f"in-process sign-in: {reply.status_code} {reply.text[:200]}")
-    client.cookies.clear()
-    return {"Cookie": f"trial_ledger_session={cookie}"}
 
 
 def _page_function(app: Any, route: str) -> Any:
@@ -73,7 +61,7 @@ def profile_pages(url: str, secrets_dir: Path, password: str, pages: Sequence[Pa
     root = str(Path(__file__).resolve().parents[1]) + "/"
     profiles: dict[str, Any] = {}
     with in_process_app(url, secrets_dir) as (app, client):
-        headers = signed_in(client, password)
+        headers = {"Cookie": sign_in(client, DATA_MANAGER, password)}
         for page in pages:
             function = _page_function(app, page.route)
             for i in range(warmup):

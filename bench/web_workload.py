@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bench.harness import BenchFailure
+
 DATA_MANAGER = "bench-dm"
 """The account every timed request is made with (every site)."""
 CRITERION = "RECIST 1.1"
@@ -115,3 +117,15 @@ def _criteria() -> tuple[str, ...]:
 
 CONTENT_TYPES = {"html": "text/html", "svg": "image/svg+xml", "png": "image/png",
                  "json": "application/json"}
+
+
+def sign_in(client: httpx.Client, username: str, password: str) -> str:
+    """The session cookie the sign-in form sets (sent by hand: the cookie jar's handling of
+    a bare IP host is not what is measured)."""
+    reply = client.post("/app/sign-in", data={"username": username, "password": password,
+                                              "next": "/app/participants"})
+    cookie = reply.cookies.get("trial_ledger_session")
+    if reply.status_code != 303 or not cookie:
+        raise BenchFailure(f"sign-in form: {reply.status_code} {reply.text[:300]}")
+    client.cookies.clear()
+    return f"trial_ledger_session={cookie}"
