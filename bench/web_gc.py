@@ -15,7 +15,9 @@ models' caches included, moved out of the collector's sight), where a full colle
 only walks what the requests themselves leave behind.
 
 In-process figures include TestClient's own work and are not the server's; read the
-split (requests with and without a full collection), not the milliseconds.
+split (requests with and without a full collection), not the milliseconds. The app here is
+`create_app`'s, with the collector as Python ships it: what `trial-ledger serve` ran before
+it froze its heap (`create_served_app`, docs/adr/0016-freeze-the-served-process-heap.md).
 """
 
 from __future__ import annotations
@@ -129,9 +131,9 @@ def run(args: argparse.Namespace) -> list[str]:
              ("| rounds | n | median ms | max ms | with a full collection | their median ms "
              "| full collection ms (median) | median ms of the others |"),
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    lines += summary("as the server runs", as_is)
+    lines += summary("collector as Python ships it (create_app)", as_is)
     lines += summary("after gc.freeze()", frozen)
-    lines += ["", "per round, as the server runs (ms, full collections, their ms):",
+    lines += ["", "per round, collector as Python ships it (ms, full collections, their ms):",
               "  ".join(f"{r.ms:.0f}/{r.full_collections}/{r.full_collection_ms:.0f}"
                         for r in as_is)]
     return lines

@@ -137,7 +137,7 @@ def serve(
     the N API processes, so there is one projection worker, not N)."""
     import uvicorn
 
-    from services.app import create_app
+    from services.app import create_served_app
 
     # this process' own lines (the worker's) as JSON
     configure_logging(get_settings().log_level)
@@ -158,10 +158,10 @@ def serve(
     if workers > 1:
         # Each API process builds its app from the same environment (settings are read from
         # it, never passed), after the migrations above.
-        uvicorn.run("services.app:create_app", factory=True, workers=workers, host=host,
+        uvicorn.run("services.app:create_served_app", factory=True, workers=workers, host=host,
                     port=port, log_config=None, access_log=False, server_header=False)
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None,
+    uvicorn.run(create_served_app(settings), host=host, port=port, log_config=None,
                 access_log=False, server_header=False)
 
 
