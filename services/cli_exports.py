@@ -13,17 +13,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from domain.exports import ExportFormat
 from domain.ledger_event import Author
+from infra.db import create_engine
 from infra.logging import configure_logging
-from services.cli_errors import PLAIN_HELP, CliFailure, ExitCode
-from services.cli_store import err, ledger_of, opened_store, reading
+from infra.migrate import require_current_schema
+from infra.secrets import ensure_secrets
+from infra.settings import get_settings
+from services.cli_errors import PLAIN_HELP, CliFailure, ExitCode, using_store
 from services.exports.scope import ExportScope
 
 export_app = typer.Typer(help="Files that leave the ledger (each one recorded in it).",
                          **PLAIN_HELP)
+err = Console(stderr=True)
 
 Sites = Annotated[list[str] | None, typer.Option("--site", metavar="SITE",
                                                   help="Only this site (repeatable).")]
@@ -35,6 +40,30 @@ Reason = Annotated[str | None, typer.Option(metavar="TEXT",
 CutoffOption = Annotated[str, typer.Option(metavar="DATE|NAME",
                                            help="Clinical cutoff: YYYY-MM-DD or the name of a "
                                                 "declared cutoff.")]
+
+
+@contextmanager
+def opened_store() -> Iterator[Any]:
+    """The ledger of an existing store at the current schema, opened for writing (an export
+    records an event, an import records many); the store is neither created nor migrated,
+    and the secrets its snapshots are keyed with are created if missing. Log lines go to
+    stderr as JSON: stdout is the command's receipt."""
+    from services.application import TrialLedger
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
+    engine = create_engine(settings.database)
+    try:
+        require_current_schema(engine)
+        ensure_secrets(settings)
+        ledger = TrialLedger(settings, engine)
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+    finally:
+        engine.dispose()
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -177,19 +206,24 @@ def export_verify(file: Annotated[Path, typer.Argument(metavar="FILE", exists=Tr
     """Prove FILE came from this ledger: find the recorded export with its SHA-256 and check
     the hash chain that holds that record. Exit 1 if no export recorded this file or the
     chain does not verify. Read only."""
+    from infra.ledger.store import LedgerStore
     from infra.ledger.verification import verify_store
+    from services.application import TrialLedger
     from services.exports.record import file_digest, find_by_sha256
 
-    settings = reading()
+    settings = get_settings().for_reading()
     configure_logging(settings.log_level)
-    ledger = ledger_of(settings)
+    using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
+    engine = create_engine(settings.database)
     try:
+        require_current_schema(engine)
+        ledger = TrialLedger(settings, engine)
         digest = file_digest(file)
         found = find_by_sha256(ledger, digest.sha256)
-        result = verify_store(ledger.store, settings) if found else None
-    finally:
+        result = verify_store(LedgerStore(engine), settings) if found else None
         ledger.close()
-        ledger.store.engine.dispose()
+    finally:
+        engine.dispose()
     typer.echo(json.dumps({"file": str(file), "sha256": digest.sha256, "exports": found,
                            "chain_ok": None if result is None else result.ok}, indent=2))
     if not found:

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from services.cli_errors import PLAIN_HELP, CliFailure, ExitCode
-from services.cli_store import err, opened_store
+from services.cli_exports import opened_store
 
 import_app = typer.Typer(help="Data brought into an empty ledger from another system.",
                          **PLAIN_HELP)
+err = Console(stderr=True)
 
 
 @import_app.command("odm")

@@ -1,17 +1,13 @@
 """How a `trial-ledger` command opens the store: read-only (`reading`), migrated (`migrate`),
-migrated with its secrets made (`writing`), or as it stands but for writing (`opened_store`:
-exports and imports); and the console its messages go to."""
+or migrated with its secrets made (`writing`); and the console its messages go to."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from infra.db import create_engine
-from infra.logging import configure_logging
 from infra.migrate import require_current_schema, upgrade_store
 from infra.secrets import check_secret_files, ensure_secrets
 from infra.settings import Settings, get_settings
@@ -69,27 +65,3 @@ def writing() -> Settings:
     migrate(settings)
     ensure_secrets(settings)
     return settings
-
-
-@contextmanager
-def opened_store() -> Iterator[TrialLedger]:
-    """The ledger of an existing store at the current schema, opened for writing (an export
-    records an event, an import records many); the store is neither created nor migrated,
-    and the secrets its snapshots are keyed with are created if missing. Log lines go to
-    stderr as JSON: stdout is the command's receipt."""
-    from services.application import TrialLedger
-
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    using_store("TRIAL_LEDGER_DATABASE_URL", settings.database)
-    engine = create_engine(settings.database)
-    try:
-        require_current_schema(engine)
-        ensure_secrets(settings)
-        ledger = TrialLedger(settings, engine)
-        try:
-            yield ledger
-        finally:
-            ledger.close()
-    finally:
-        engine.dispose()
